@@ -1,0 +1,39 @@
+// Splits a text/event-stream byte stream into events as they complete (WHATWG SSE rules:
+// LF, CRLF or CR line ends; "field: value" lines; blank line ends an event; ':' comments).
+#pragma once
+
+#include <QByteArray>
+#include <QByteArrayView>
+#include <QList>
+
+namespace airlock {
+
+struct SseEvent {
+    QByteArray event;  // "event:" field, empty when absent
+    QByteArray data;   // "data:" lines joined with '\n'
+    QByteArray id;
+    QByteArray raw;    // the exact bytes of this event incl. its terminating blank line
+    bool commentOnly = false;  // only ':' comment lines (keep-alive pings)
+};
+
+class SseFramer {
+public:
+    explicit SseFramer(qint64 maxEventBytes = 16 * 1024 * 1024);
+
+    // Appends bytes; returns the events completed by them, in order.
+    QList<SseEvent> feed(QByteArrayView bytes);
+    // Bytes of an unfinished event still held.
+    QByteArray pending() const { return m_buffer; }
+    // Stream ended: an unterminated trailing event is returned (per spec it would be dropped;
+    // we still return it so usage in it is not lost), with its raw bytes.
+    QList<SseEvent> finish();
+    bool overflowed() const { return m_overflow; }
+
+private:
+    QByteArray m_buffer;
+    qint64 m_scanFrom = 0;
+    qint64 m_maxEventBytes;
+    bool m_overflow = false;
+};
+
+}  // namespace airlock
