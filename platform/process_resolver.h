@@ -23,7 +23,10 @@ public:
     virtual ~ProcessResolver() = default;
     // The process owning the TCP socket whose local end is clientAddr:clientPort and whose remote
     // end is serverAddr:serverPort (i.e. the peer of a connection accepted by us). Blocking; may
-    // take milliseconds: call it off the proxy's event loop. nullopt when not found or not allowed.
+    // take milliseconds: call it off the proxy's event loop. nullopt when no live connection matches
+    // (closed, unknown, or its process already closed its end). When the socket exists but its
+    // process may not be inspected (another user's, /proc hidepid), pid is -1, uid is the socket
+    // owner's and app is "unknown": callers can still tell another user's connection apart.
     virtual std::optional<ProcessInfo> resolveTcpClient(const QHostAddress &clientAddr, quint16 clientPort,
                                                         const QHostAddress &serverAddr, quint16 serverPort) = 0;
     // The implementation for this OS (a resolver that always answers nullopt where none exists).
@@ -34,6 +37,7 @@ public:
 // (node, nodejs, bun, deno, python*, ruby, perl, java…) the package the script lives in
 // (".../node_modules/@openai/codex/bin/codex.js" -> "codex", "@anthropic-ai/claude-code" -> "claude")
 // or else the script's base name without extension ("/tmp/e2e_sdk.mjs" -> "e2e_sdk"; "python -m foo" -> "foo").
+// The complete rules are listed at the definition, platform/app_name.cpp.
 QString appNameFor(const QString &exePath, const QStringList &argv);
 
 }  // namespace airlock

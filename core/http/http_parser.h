@@ -8,11 +8,12 @@
 #include <QByteArray>
 #include <QByteArrayView>
 #include <functional>
+#include <memory>
 
 namespace airlock {
 
 struct HttpParseLimits {
-    qint64 maxHeaderBytes = 64 * 1024;       // request/status line + all header lines
+    qint64 maxHeaderBytes = 64 * 1024;  // request/status line + all header lines
     int maxHeaderCount = 200;
     qint64 maxBodyBytes = 32 * 1024 * 1024;  // decoded body size; 0 = unlimited
     qint64 maxChunkLineBytes = 4096;         // a chunk-size line incl. extensions
@@ -20,15 +21,17 @@ struct HttpParseLimits {
 
 // What went wrong, and the HTTP status a server should answer with.
 struct HttpParseError {
-    int status = 0;       // 400 bad syntax, 413 body too large, 431 header too large, 501 unsupported
-    QByteArray message;   // a person-readable reason
+    // 400 bad syntax, 413 body too large, 431 header too large, 501 unsupported transfer coding,
+    // 505 HTTP version other than 1.0/1.1; the response parser always uses 502 (bad upstream).
+    int status = 0;
+    QByteArray message;  // a person-readable reason
     bool isError() const { return status != 0; }
 };
 
 struct HttpParserCallbacks {
-    std::function<void()> onHeadComplete;                 // head() is valid from here on
-    std::function<void(QByteArrayView data)> onBody;      // decoded body bytes (de-chunked)
-    std::function<void()> onMessageComplete;              // whole message done
+    std::function<void()> onHeadComplete;             // head() is valid from here on
+    std::function<void(QByteArrayView data)> onBody;  // decoded body bytes (de-chunked)
+    std::function<void()> onMessageComplete;          // whole message done
 };
 
 // Request parser. One instance per client connection; it resets itself after each message
@@ -41,17 +44,21 @@ public:
     void setCallbacks(HttpParserCallbacks callbacks);
     // Returns false once an error is set; then nothing more is parsed.
     bool feed(QByteArrayView data);
-    // After onMessageComplete, parsing pauses; call resume() to parse buffered bytes of the next request.
+    // After onMessageComplete, parsing pauses; call resume() to parse buffered bytes of the next
+    // request.
     bool resume();
     bool paused() const;
     const HttpRequestHead &head() const;
     const HttpParseError &error() const;
     qint64 bodyBytesSoFar() const;
     bool isChunked() const;
-    qint64 contentLength() const;   // -1 when chunked or none
+    qint64 contentLength() const;  // -1 when chunked or none
     bool idle() const;             // between messages with no buffered bytes
     bool midMessage() const;       // some bytes of a message received, message not complete
     bool expectsContinue() const;  // "Expect: 100-continue" was sent
+    // While paused: removes and returns the bytes fed after the completed message, unparsed
+    // (e.g. tunnel bytes a client sent right after CONNECT).
+    QByteArray takeBuffered();
 
 private:
     struct State;
@@ -61,14 +68,17 @@ private:
 // Response parser for upstream responses. Knows the request method (HEAD has no body) and
 // handles Content-Length, chunked, and close-delimited bodies (finishEof() ends those).
 // 1xx interim responses are skipped (reported via onHeadComplete only for final responses).
+// We never pipeline upstream, so bytes after a complete response (other than stray CRLFs) are an
+// error; complete() still tells whether the response itself arrived whole.
 class HttpResponseParser {
 public:
     explicit HttpResponseParser(HttpParseLimits limits = {});
 
     void setCallbacks(HttpParserCallbacks callbacks);
-    void reset(bool requestWasHead);   // before reading the response to a new request
+    void reset(bool requestWasHead);  // before reading the response to a new request
     bool feed(QByteArrayView data);
-    // The connection closed: completes a close-delimited body; an error when a message was cut short.
+    // The connection closed: completes a close-delimited body; an error when a message was cut
+    // short.
     bool finishEof();
     const HttpResponseHead &head() const;
     const HttpParseError &error() const;

@@ -48,7 +48,7 @@ public:
     bool open(QString *error);
     QList<UsageRow> usage(const UsageQuery &query, QString *error = nullptr) const;
     QList<UsageRecord> requests(const RequestsQuery &query, QString *error = nullptr) const;  // newest first
-    qint64 count() const;
+    qint64 count() const;  // 0 without a database, -1 on error
 
 private:
     struct Impl;

@@ -11,9 +11,10 @@
 namespace airlock {
 
 struct LedgerOptions {
-    int flushIntervalMs = 100;   // a completed request is on disk within this (plus commit time)
-    int maxBatchRows = 512;      // commit early when this many are waiting
+    int flushIntervalMs = 100;      // a completed request is on disk within this (plus commit time)
+    int maxBatchRows = 512;         // commit early when this many are waiting
     qint64 maxQueuedRows = 200000;  // beyond this, append() drops the oldest and counts it
+    int busyTimeoutMs = 5000;       // how long one commit waits for another writer's lock
 };
 
 class LedgerWriter {
@@ -26,9 +27,13 @@ public:
     // Thread-safe, non-blocking.
     void append(UsageRecord record);
     // Blocks until every record appended before this call is committed (tests, shutdown).
+    // Returns early if a commit attempt started after the call fails; the rows stay queued
+    // and are retried with backoff (see commitErrors() and lastError()).
     void flush();
-    qint64 droppedRows() const;
-    qint64 writtenRows() const;
+    qint64 droppedRows() const;   // dropped by the maxQueuedRows bound or given up at shutdown
+    qint64 writtenRows() const;   // rows inserted (a duplicate id is ignored, not counted)
+    qint64 commitErrors() const;  // failed commit attempts (disk full, SQLITE_BUSY, ...)
+    QString lastError() const;    // message of the last failure, empty if none
 
 private:
     struct Impl;

@@ -1,0 +1,340 @@
+#include "core/proxy/client_connection.h"
+
+#include <chrono>
+
+namespace airlock {
+
+namespace {
+constexpr qint64 kReadChunkBytes = 256 * 1024;
+
+HttpParseLimits parseLimitsFrom(const Limits &l)
+{
+    HttpParseLimits p;
+    p.maxHeaderBytes = l.maxHeaderBytes;
+    p.maxHeaderCount = l.maxHeaderCount;
+    p.maxBodyBytes = l.maxBodyBytes;
+    return p;
+}
+}  // namespace
+
+qint64 ClientConnection::nowNs()
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+ClientConnection::ClientConnection(std::unique_ptr<QTcpSocket> socket, const Limits &limits,
+                                   HandlerFactory factory, ErrorResponder errorResponder,
+                                   QObject *parent)
+    : QObject(parent),
+      m_socket(std::move(socket)),
+      m_limits(limits),
+      m_factory(std::move(factory)),
+      m_errorResponder(std::move(errorResponder)),
+      m_parser(parseLimitsFrom(limits))
+{
+    m_peerAddress = m_socket->peerAddress();
+    m_peerPort = m_socket->peerPort();
+    m_localAddress = m_socket->localAddress();
+    m_localPort = m_socket->localPort();
+    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    m_socket->setReadBufferSize(kReadChunkBytes);
+    m_timer.setSingleShot(true);
+    connect(&m_timer, &QTimer::timeout, this, &ClientConnection::onTimer);
+    connect(m_socket.get(), &QTcpSocket::readyRead, this, &ClientConnection::onReadyRead);
+    connect(m_socket.get(), &QTcpSocket::bytesWritten, this, &ClientConnection::onBytesWritten);
+    connect(m_socket.get(), &QTcpSocket::disconnected, this, &ClientConnection::onDisconnected);
+
+    HttpParserCallbacks cb;
+    cb.onHeadComplete = [this] { onHead(); };
+    cb.onBody = [this](QByteArrayView data) { onBodyData(data); };
+    cb.onMessageComplete = [this] { onMessageComplete(); };
+    m_parser.setCallbacks(std::move(cb));
+    setTimer(TimerMode::Idle, m_limits.idleTimeoutMs);
+    if (m_socket->bytesAvailable() > 0)
+        QMetaObject::invokeMethod(this, &ClientConnection::onReadyRead, Qt::QueuedConnection);
+}
+
+ClientConnection::~ClientConnection()
+{
+    if (m_socket) {
+        m_socket->disconnect(this);
+        m_socket->abort();
+    }
+}
+
+void ClientConnection::setIdentity(const ClientIdentity &identity)
+{
+    m_identity = identity;
+    m_identityKnown = true;
+    if (m_identityTimer) m_identityTimer->stop();
+    const QList<Waiter> waiters = std::exchange(m_waiters, {});
+    for (const Waiter &w : waiters)
+        if (w.context) w.fn();
+}
+
+void ClientConnection::whenIdentified(QObject *context, std::function<void()> fn, int timeoutMs)
+{
+    if (m_identityKnown) {
+        fn();
+        return;
+    }
+    m_waiters.append({context, std::move(fn)});
+    if (!m_identityTimer) {
+        m_identityTimer = new QTimer(this);
+        m_identityTimer->setSingleShot(true);
+        connect(m_identityTimer, &QTimer::timeout, this, [this] {
+            // Attribution is late: go on as "unknown" rather than hold the request.
+            if (!m_identityKnown) setIdentity(ClientIdentity{});
+        });
+    }
+    if (!m_identityTimer->isActive()) m_identityTimer->start(timeoutMs);
+}
+
+void ClientConnection::setTimer(TimerMode mode, int ms)
+{
+    m_timerMode = mode;
+    if (mode == TimerMode::None) m_timer.stop();
+    else m_timer.start(ms);
+}
+
+void ClientConnection::onReadyRead()
+{
+    if (!m_socket) return;
+    while (m_socket && m_socket->bytesAvailable() > 0 && !m_closing) {
+        const QByteArray data = m_socket->read(kReadChunkBytes);
+        if (data.isEmpty()) break;
+        if (m_timerMode == TimerMode::Idle) {
+            m_requestStartNs = nowNs();
+            setTimer(TimerMode::Header, m_limits.headerTimeoutMs);
+        }
+        QPointer<ClientConnection> self(this);
+        const bool ok = m_parser.feed(data);
+        if (!self) return;
+        if (!ok) {
+            failRequest(m_parser.error().status, QString::fromUtf8(m_parser.error().message));
+            return;
+        }
+    }
+}
+
+void ClientConnection::onHead()
+{
+    m_head = m_parser.head();
+    if (m_timerMode != TimerMode::Header) m_requestStartNs = nowNs();
+    m_body.clear();
+    const qint64 cl = m_parser.contentLength();
+    if (cl > 0 && cl <= m_limits.maxBodyBytes) m_body.reserve(cl);
+    setTimer(TimerMode::Body, m_limits.bodyTimeoutMs);
+    m_handler = m_factory(this, m_head);
+    if (m_parser.expectsContinue() && m_socket) writeRaw("HTTP/1.1 100 Continue\r\n\r\n");
+}
+
+void ClientConnection::onBodyData(QByteArrayView data)
+{
+    m_body.append(data.data(), data.size());
+    setTimer(TimerMode::Body, m_limits.bodyTimeoutMs);
+}
+
+void ClientConnection::onMessageComplete()
+{
+    setTimer(TimerMode::None, 0);
+    m_responseActive = true;
+    m_headSent = false;
+    m_chunked = false;
+    m_closeAfterResponse = !m_head.keepAlive();
+    if (!m_handler) {
+        failRequest(500, QStringLiteral("no handler for this request"));
+        return;
+    }
+    m_handler->start(m_head, std::exchange(m_body, {}));
+}
+
+void ClientConnection::failRequest(int status, const QString &message)
+{
+    // The request stream is broken (or timed out): answer if we still can, then close.
+    if (m_handler) {
+        QPointer<ExchangeHandler> h = m_handler;
+        m_handler = nullptr;
+        h->clientGone();
+        h->deleteLater();
+    }
+    if (!m_headSent && m_socket && m_socket->state() == QAbstractSocket::ConnectedState) {
+        const QByteArray body = m_errorResponder(m_head.target, status, message);
+        HttpResponseHead head;
+        head.status = status;
+        head.reason = reasonPhrase(status);
+        head.headers.add("Content-Type", "application/json");
+        head.headers.add("Connection", "close");
+        head.headers.add("Content-Length", QByteArray::number(body.size()));
+        writeRaw(head.serialize());
+        writeRaw(body);
+    }
+    m_head = HttpRequestHead{};
+    closeSoon();
+}
+
+void ClientConnection::sendHead(HttpResponseHead head, qint64 contentLength)
+{
+    if (m_headSent || !m_socket) return;
+    m_headSent = true;
+    head.headers.remove("Content-Length");
+    head.headers.remove("Transfer-Encoding");
+    head.headers.remove("Connection");
+    head.headers.remove("Keep-Alive");
+    if (contentLength >= 0) {
+        head.headers.add("Content-Length", QByteArray::number(contentLength));
+    } else if (m_head.versionMinor >= 1) {
+        m_chunked = true;
+        head.headers.add("Transfer-Encoding", "chunked");
+    } else {
+        m_closeAfterResponse = true;
+    }
+    if (m_closeAfterResponse) head.headers.add("Connection", "close");
+    else if (m_head.versionMinor == 0) head.headers.add("Connection", "keep-alive");
+    head.versionMinor = 1;
+    if (head.reason.isEmpty()) head.reason = reasonPhrase(head.status);
+    writeRaw(head.serialize());
+}
+
+void ClientConnection::sendBody(QByteArrayView data)
+{
+    if (!m_socket || data.isEmpty()) return;
+    if (m_chunked) {
+        QByteArray frame;
+        frame.reserve(data.size() + 16);
+        frame += QByteArray::number(data.size(), 16);
+        frame += "\r\n";
+        frame.append(data.data(), data.size());
+        frame += "\r\n";
+        writeRaw(frame);
+    } else {
+        writeRaw(data);
+    }
+}
+
+void ClientConnection::finishResponse()
+{
+    if (!m_responseActive) return;
+    if (m_chunked) writeRaw("0\r\n\r\n");
+    responseDone();
+}
+
+void ClientConnection::abortResponse()
+{
+    m_responseActive = false;
+    if (m_handler) {
+        m_handler->deleteLater();
+        m_handler = nullptr;
+    }
+    closeSoon();
+}
+
+void ClientConnection::responseDone()
+{
+    m_responseActive = false;
+    if (m_handler) {
+        m_handler->deleteLater();
+        m_handler = nullptr;
+    }
+    if (m_closeAfterResponse) {
+        closeSoon();
+        return;
+    }
+    m_head = HttpRequestHead{};
+    setTimer(TimerMode::Idle, m_limits.idleTimeoutMs);
+    // A pipelined request may already be buffered in the parser.
+    QPointer<ClientConnection> self(this);
+    if (m_parser.paused()) {
+        if (!m_parser.idle()) {
+            m_requestStartNs = nowNs();
+            setTimer(TimerMode::Header, m_limits.headerTimeoutMs);
+        }
+        const bool ok = m_parser.resume();
+        if (!self) return;
+        if (!ok) {
+            failRequest(m_parser.error().status, QString::fromUtf8(m_parser.error().message));
+            return;
+        }
+    }
+    if (self && m_socket && m_socket->bytesAvailable() > 0) onReadyRead();
+}
+
+qint64 ClientConnection::pendingWriteBytes() const
+{
+    return m_socket ? m_socket->bytesToWrite() : 0;
+}
+
+void ClientConnection::writeRaw(QByteArrayView data)
+{
+    if (!m_socket) return;
+    m_socket->write(data.data(), data.size());
+    if (m_socket->state() == QAbstractSocket::ConnectedState) m_socket->flush();
+}
+
+void ClientConnection::onBytesWritten()
+{
+    if (m_closing && m_socket && m_socket->bytesToWrite() == 0) {
+        m_socket->disconnectFromHost();
+        return;
+    }
+    if (m_handler && m_socket && m_socket->bytesToWrite() < m_limits.clientWriteHighWaterBytes / 2)
+        m_handler->clientDrained();
+}
+
+void ClientConnection::onDisconnected()
+{
+    if (m_handler) {
+        QPointer<ExchangeHandler> h = m_handler;
+        m_handler = nullptr;
+        h->clientGone();
+        if (h) h->deleteLater();
+    }
+    m_timer.stop();
+    if (m_socket) m_socket->disconnect(this);
+    Q_EMIT closed();
+    deleteLater();
+}
+
+void ClientConnection::onTimer()
+{
+    switch (m_timerMode) {
+    case TimerMode::Idle:
+        closeSoon();
+        break;
+    case TimerMode::Header:
+        failRequest(408, QStringLiteral("request head not received within %1 ms")
+                             .arg(m_limits.headerTimeoutMs));
+        break;
+    case TimerMode::Body:
+        failRequest(408, QStringLiteral("request body stalled for %1 ms").arg(m_limits.bodyTimeoutMs));
+        break;
+    case TimerMode::None:
+        break;
+    }
+}
+
+void ClientConnection::closeSoon()
+{
+    if (m_closing) return;
+    m_closing = true;
+    m_timer.stop();
+    if (!m_socket) return;
+    if (m_socket->bytesToWrite() == 0) m_socket->disconnectFromHost();
+    // Give a slow reader a bounded time to take the final bytes.
+    QTimer::singleShot(5000, this, [this] {
+        if (m_socket) m_socket->abort();
+    });
+}
+
+std::unique_ptr<QTcpSocket> ClientConnection::takeSocket()
+{
+    m_timer.stop();
+    if (m_socket) m_socket->disconnect(this);
+    m_closing = true;
+    deleteLater();
+    return std::move(m_socket);
+}
+
+}  // namespace airlock

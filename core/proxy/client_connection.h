@@ -1,0 +1,114 @@
+// Server side of one client TCP connection: parses requests (keep-alive, pipelining), enforces
+// the client-facing limits and timeouts, buffers each request body, hands the request to an
+// ExchangeHandler and frames the handler's response back to the client.
+#pragma once
+
+#include "core/config/config.h"
+#include "core/http/http_parser.h"
+#include "core/proxy/exchange.h"
+
+#include <QElapsedTimer>
+#include <QPointer>
+#include <QTcpSocket>
+#include <QTimer>
+#include <functional>
+#include <memory>
+
+namespace airlock {
+
+class ClientConnection;
+
+using HandlerFactory =
+    std::function<ExchangeHandler *(ClientConnection *connection, const HttpRequestHead &head)>;
+// Called for requests that fail before a handler exists (parse errors, limits, timeouts) so
+// the error is answered in the caller's format: returns the content-type and body to send.
+using ErrorResponder = std::function<QByteArray(const QByteArray &target, int status,
+                                                const QString &message)>;
+
+class ClientConnection : public QObject, public ResponseSink {
+    Q_OBJECT
+public:
+    ClientConnection(std::unique_ptr<QTcpSocket> socket, const Limits &limits,
+                     HandlerFactory factory, ErrorResponder errorResponder,
+                     QObject *parent = nullptr);
+    ~ClientConnection() override;
+
+    QHostAddress peerAddress() const { return m_peerAddress; }
+    quint16 peerPort() const { return m_peerPort; }
+    QHostAddress localAddress() const { return m_localAddress; }
+    quint16 localPort() const { return m_localPort; }
+
+    // Attribution: set once by whoever resolved the peer process; waiters run then.
+    void setIdentity(const ClientIdentity &identity);
+    bool identityKnown() const { return m_identityKnown; }
+    const ClientIdentity &identity() const { return m_identity; }
+    // Runs fn now when the identity is known, else when it becomes known (or after timeoutMs).
+    void whenIdentified(QObject *context, std::function<void()> fn, int timeoutMs = 250);
+
+    // When the current request head arrived (monotonic ns), for latency accounting.
+    qint64 requestStartNs() const { return m_requestStartNs; }
+    static qint64 nowNs();
+
+    // ResponseSink
+    void sendHead(HttpResponseHead head, qint64 contentLength) override;
+    void sendBody(QByteArrayView data) override;
+    void finishResponse() override;
+    void abortResponse() override;
+    qint64 pendingWriteBytes() const override;
+    bool headSent() const override { return m_headSent; }
+
+    // Takes the socket out for a tunnel (CONNECT); the connection deletes itself afterwards.
+    std::unique_ptr<QTcpSocket> takeSocket();
+
+Q_SIGNALS:
+    void closed();
+
+private:
+    enum class TimerMode { None, Idle, Header, Body };
+
+    void onReadyRead();
+    void onBytesWritten();
+    void onDisconnected();
+    void onTimer();
+    void onHead();
+    void onBodyData(QByteArrayView data);
+    void onMessageComplete();
+    void failRequest(int status, const QString &message);
+    void setTimer(TimerMode mode, int ms);
+    void responseDone();
+    void writeRaw(QByteArrayView data);
+    void closeSoon();
+
+    std::unique_ptr<QTcpSocket> m_socket;
+    Limits m_limits;
+    HandlerFactory m_factory;
+    ErrorResponder m_errorResponder;
+    HttpRequestParser m_parser;
+    QTimer m_timer;
+    TimerMode m_timerMode = TimerMode::None;
+    QPointer<ExchangeHandler> m_handler;
+    QByteArray m_body;
+    HttpRequestHead m_head;
+    QHostAddress m_peerAddress;
+    QHostAddress m_localAddress;
+    quint16 m_peerPort = 0;
+    quint16 m_localPort = 0;
+    qint64 m_requestStartNs = 0;
+    ClientIdentity m_identity;
+    bool m_identityKnown = false;
+    struct Waiter {
+        QPointer<QObject> context;
+        std::function<void()> fn;
+    };
+    QList<Waiter> m_waiters;
+    QTimer *m_identityTimer = nullptr;
+    // Response state
+    bool m_headSent = false;
+    bool m_chunked = false;
+    bool m_closeAfterResponse = false;
+    bool m_responseActive = false;
+    bool m_closing = false;
+    bool m_drainWanted = false;
+};
+
+}  // namespace airlock

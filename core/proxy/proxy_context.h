@@ -1,0 +1,36 @@
+// The long-lived services every request handler uses, owned by the ProxyServer.
+#pragma once
+
+#include "core/api/event_bus.h"
+#include "core/api/metrics.h"
+#include "core/config/config.h"
+#include "core/providers/price_table.h"
+
+#include <QString>
+
+namespace airlock {
+
+class UpstreamPool;
+class LedgerWriter;
+class ProviderKeys;
+class AttributionService;
+
+struct ProxyContext {
+    Config config;
+    PriceTable prices;
+    QString dataDir;
+    QByteArray apiToken;      // local admin API bearer token (also in dataDir/api-token, 0600)
+    qint64 startedMs = 0;
+    UpstreamPool *pool = nullptr;
+    LedgerWriter *ledger = nullptr;
+    ProviderKeys *keys = nullptr;
+    AttributionService *attribution = nullptr;
+    Metrics metrics;
+    EventBus *events = nullptr;
+
+    QString ledgerPath() const { return dataDir + QStringLiteral("/usage.db"); }
+};
+
+QByteArray newRequestId();
+
+}  // namespace airlock
