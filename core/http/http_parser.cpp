@@ -5,6 +5,7 @@
 #include <limits>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 namespace airlock {
 
@@ -190,7 +191,7 @@ bool isValidAbsoluteForm(QByteArrayView t) {
 constexpr qsizetype kCompactMinBytes = 4096;
 // A buffer that grew beyond this (a burst of pipelined requests) is freed when it empties
 // instead of being kept per connection.
-constexpr qsizetype kRetainedBufferBytes = 16 * 1024;
+constexpr qsizetype kRetainedBufferBytes = qsizetype(16) * 1024;
 
 }  // namespace
 
@@ -920,7 +921,8 @@ bool HttpRequestParser::expectsContinue() const {
 QByteArray HttpRequestParser::takeBuffered() {
     State &s = *d;
     if (!s.paused) return {};
-    QByteArray out = QByteArrayView(s.buffer).sliced(s.bufferPos).toByteArray();
+    QByteArray out = s.bufferPos == 0 ? std::exchange(s.buffer, QByteArray())
+                                      : QByteArrayView(s.buffer).sliced(s.bufferPos).toByteArray();
     out += s.reentrantInput;
     s.reentrantInput = QByteArray();
     // Safe while paused: no parse runs over the buffer then (inside onMessageComplete the pump

@@ -36,7 +36,9 @@ struct HttpParserCallbacks {
 
 // Request parser. One instance per client connection; it resets itself after each message
 // so keep-alive and pipelined requests work (bytes after a message are parsed as the next one
-// only after resume() is called following onMessageComplete; until then they are buffered).
+// only after resume() is called following onMessageComplete; until then they are buffered, so
+// stop reading the socket while paused). head() stays valid until resume(). A CONNECT request
+// has no body: it completes at the end of its head.
 class HttpRequestParser {
 public:
     explicit HttpRequestParser(HttpParseLimits limits = {});

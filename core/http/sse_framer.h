@@ -27,8 +27,9 @@ public:
     // Stream ended: an unterminated trailing event is returned (per spec it would be dropped;
     // we still return it so usage in it is not lost), with its raw bytes.
     QList<SseEvent> finish();
-    // Sticky: an event grew past maxEventBytes. Its bytes were then passed through as events
-    // with only `raw` set (nothing parsed) until the next blank line, where framing resumes.
+    // Sticky: the unfinished event held between feeds grew past maxEventBytes. Its bytes were
+    // then passed on as events with only `raw` set (nothing parsed) until the next blank line,
+    // where framing resumes; so memory stays bounded and no byte is lost.
     bool overflowed() const { return m_overflow; }
 
 private:

@@ -361,6 +361,9 @@ bool UsageAccumulator::addSseEvent(const SseEvent &event) {
 
 QByteArray stripNullUsage(const SseEvent &event) {
     const QByteArray &raw = event.raw;
+    // Cheap exits first: this runs on every chunk of an injected stream. An event without data
+    // (also the unparsed pass-through of an oversized event) is never edited.
+    if (event.data.isEmpty() || !event.data.contains("\"usage\"")) return raw;
     const char *d = raw.constData();
     const qsizetype n = raw.size();
     // Locate the one data line; a JSON split over several data lines is left alone.

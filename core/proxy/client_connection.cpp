@@ -161,7 +161,9 @@ void ClientConnection::failRequest(int status, const QString &message)
         h->deleteLater();
     }
     if (!m_headSent && m_socket && m_socket->state() == QAbstractSocket::ConnectedState) {
-        const QByteArray body = m_errorResponder(m_head.target, status, message);
+        // A head rejected as a whole (e.g. Content-Length over the limit) never reached onHead().
+        const QByteArray target = m_head.target.isEmpty() ? m_parser.head().target : m_head.target;
+        const QByteArray body = m_errorResponder(target, status, message);
         HttpResponseHead head;
         head.status = status;
         head.reason = reasonPhrase(status);

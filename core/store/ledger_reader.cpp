@@ -42,7 +42,7 @@ struct Filters {
     QString app;
     QString outcome;
 
-    QByteArray whereClause() const {
+    [[nodiscard]] QByteArray whereClause() const {
         QList<QByteArray> clauses;
         if (fromMs > 0) clauses << "ts_ms >= :from_ms";
         if (toMs > 0) clauses << "ts_ms < :to_ms";

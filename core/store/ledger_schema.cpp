@@ -10,7 +10,7 @@ namespace airlock {
 namespace {
 
 // Bounds the -wal file after checkpoints; without it the file keeps its high-water size.
-constexpr qint64 kWalSizeLimitBytes = 16 * 1024 * 1024;
+constexpr qint64 kWalSizeLimitBytes = qint64(16) * 1024 * 1024;
 
 // Column order of every statement that binds or reads a whole record. Keep in sync with
 // kColumnNames, bindRecord() and readRecord().

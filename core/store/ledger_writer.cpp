@@ -254,10 +254,11 @@ void LedgerWriter::Impl::run() {
         qint64 inserted = 0;
         QString error;
         const bool ok = commitBatch(&inserted, &error);
+        // Freed outside the lock so append() never waits for a batch's destructors.
+        if (ok) inflight.clear();
         lock.lock();
         if (ok) {
             written += inserted;
-            inflight.clear();
             inflightCount = 0;
             backoffMs = 0;
         } else {

@@ -46,7 +46,7 @@ function chatRequest(agent, port, i) {
     });
 }
 
-test('requests completed before a SIGKILL survive in the ledger, without duplicates', async () => {
+test('requests completed before a SIGKILL survive in the ledger, without duplicates', async (t) => {
     fake = await startFakeProvider({ maxRecorded: 1000 });
     dataDir = await makeTempDir('airlock-crash-e2e-');
     const upstreams = { openai: fake.url, anthropic: fake.url, gemini: fake.url };
@@ -97,6 +97,8 @@ test('requests completed before a SIGKILL survive in the ledger, without duplica
     daemons.push(second);
 
     const rows = await ledgerRequests(dataDir, LEDGER_LIMIT);
+    t.diagnostic(`${counter} requests sent, ${completed.length} completed, ${durable.length} completed ` +
+        `>${DURABLE_AFTER_MS} ms before the kill; ${rows.length} ledger rows after the restart`);
     const ids = rows.map((r) => r.id);
     assert.equal(new Set(ids).size, ids.length, 'no duplicate rows after the restart');
     const byId = new Map(rows.map((r) => [r.id, r]));

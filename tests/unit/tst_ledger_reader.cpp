@@ -9,7 +9,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
-#include <time.h>
+#include <ctime>
 
 using namespace airlock;
 
@@ -17,7 +17,7 @@ namespace {
 
 // 2026-11-25T14:03:07.123Z
 constexpr qint64 kBaseTsMs = 1795615387123;
-constexpr qint64 kHourMs = 3600 * 1000;
+constexpr qint64 kHourMs = qint64(3600) * 1000;
 
 UsageRecord makeRecord(const QByteArray &id, qint64 tsMs, const QString &app,
                        const QString &provider, const QString &model, double costUsd,
@@ -370,11 +370,11 @@ void TestLedgerReader::rejectsUnknownOrRepeatedGroupByKeys() {
 void TestLedgerReader::listsRequestsNewestFirstWithPaging() {
     QList<UsageRecord> records;
     for (int i = 0; i < 25; ++i) {
-        records << makeRecord("p" + QByteArray::number(i), kBaseTsMs + i * 1000, "curl", "openai",
-                              "m", 0.001);
+        records << makeRecord("p" + QByteArray::number(i), kBaseTsMs + qint64(i) * 1000, "curl",
+                              "openai", "m", 0.001);
     }
     // Same timestamp as p24: ties go to the row stored last.
-    records << makeRecord("p24-twin", kBaseTsMs + 24 * 1000, "curl", "openai", "m", 0.001);
+    records << makeRecord("p24-twin", kBaseTsMs + qint64(24) * 1000, "curl", "openai", "m", 0.001);
     QVERIFY(writeRecords(dbPath_, records));
     LedgerReader reader(dbPath_);
     QString error;

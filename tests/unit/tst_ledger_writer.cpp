@@ -30,8 +30,10 @@ constexpr int kCrashRunMs = 1500;         // how long the child writes before SI
 constexpr qint64 kCrashSafeAgeMs = 1000;  // rows appended longer ago than this must survive
 constexpr int kChildStartTimeoutMs = 10000;
 constexpr int kCommitDeadlineMarginMs = 900;  // commit time allowance on a loaded machine
-constexpr int kThroughputBudgetMs = 5000;     // 100k rows must be on disk well within this
-constexpr int kShutdownBoundMs = 8000;        // the writer's 3 s retry budget plus slack
+// 100k rows take ~0.5 s here (1.5-3 s with both cores busy); the bound catches per-row synced
+// commits (minutes) without failing on a loaded 2-core CI machine or under sanitizers.
+constexpr int kThroughputBudgetMs = 8000;
+constexpr int kShutdownBoundMs = 8000;  // the writer's 3 s retry budget plus slack
 
 // A clock all processes share (CLOCK_MONOTONIC on Linux), so child and parent times compare.
 qint64 monotonicMs() {
@@ -503,6 +505,7 @@ void TestLedgerWriter::writes100kRowsFromFourThreadsWithoutLoss() {
     QElapsedTimer timer;
     timer.start();
     std::vector<std::thread> producers;
+    producers.reserve(kThreads);
     for (int t = 0; t < kThreads; ++t) {
         producers.emplace_back([&writer, t] {
             const QByteArray prefix = "t" + QByteArray::number(t) + "-";

@@ -377,6 +377,28 @@ private slots:
         QCOMPARE(stripNullUsage(events[0]), expected);
     }
 
+    void neverEditsThePassThroughOfAnOversizedEvent() {
+        SseFramer framer(32);
+        const QByteArray input = "data: {\"x\":\"" + QByteArray(100, 'x') +
+                                 "\",\n"
+                                 "data: \"usage\":null}\n"
+                                 "data: {\"usage\":null,\"a\":1}\n\n"
+                                 "data: {\"usage\":null,\"b\":2}\n\n";
+        QList<SseEvent> events;  // small pieces: the limit is on bytes held between feeds
+        for (qsizetype pos = 0; pos < input.size(); pos += 16)
+            events += framer.feed(
+                QByteArrayView(input).sliced(pos, qMin<qsizetype>(16, input.size() - pos)));
+        QVERIFY(framer.overflowed());
+        int passThrough = 0;
+        for (const SseEvent &e : events) {
+            if (!e.data.isEmpty()) continue;
+            ++passThrough;
+            QCOMPARE(stripNullUsage(e), e.raw);
+        }
+        QVERIFY(passThrough >= 1);
+        QCOMPARE(stripNullUsage(events.last()), QByteArray("data: {\"b\":2}\n\n"));
+    }
+
     void strippedChunksStayValidJson() {
         SseFramer framer;
         const auto events = framer.feed(readFixture("openai_chat_stream_usage.sse"));
