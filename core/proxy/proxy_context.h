@@ -14,6 +14,7 @@ class UpstreamPool;
 class LedgerWriter;
 class ProviderKeys;
 class AttributionService;
+class PolicyEngine;
 
 struct ProxyContext {
     Config config;
@@ -25,6 +26,7 @@ struct ProxyContext {
     LedgerWriter *ledger = nullptr;
     ProviderKeys *keys = nullptr;
     AttributionService *attribution = nullptr;
+    PolicyEngine *policy = nullptr;  // nullptr: no governance configured, everything is allowed
     Metrics metrics;
     EventBus *events = nullptr;
 

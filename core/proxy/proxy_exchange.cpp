@@ -1,6 +1,7 @@
 #include "core/proxy/proxy_exchange.h"
 
 #include "core/http/upstream_pool.h"
+#include "core/policy/policy_engine.h"
 #include "core/proxy/attribution_service.h"
 #include "core/proxy/provider_keys.h"
 #include "core/store/ledger_writer.h"
@@ -118,6 +119,53 @@ void ProxyExchange::forward()
     m_record.exePath = who.exePath;
     m_record.app = who.pid >= 0 ? who.app
                                 : AttributionService::appFromUserAgent(m_record.userAgent.toUtf8());
+    applyPolicy();
+}
+
+void ProxyExchange::applyPolicy()
+{
+    if (!m_ctx->policy) {
+        route();
+        return;
+    }
+    PolicyInput input;
+    input.requestId = m_record.id;
+    input.app = m_record.app;
+    input.pid = m_record.pid;
+    input.exePath = m_record.exePath;
+    input.userAgent = m_record.userAgent;
+    input.format = m_match.format;
+    input.kind = m_match.kind;
+    input.provider = m_provider->name;
+    input.model = m_info.model;
+    input.stream = m_info.stream;
+    input.maxTokens = m_info.maxTokens;
+    input.body = &m_body;
+    m_policyPending = true;
+    QPointer<ProxyExchange> self(this);
+    m_ctx->policy->evaluate(input, [self](PolicyVerdict verdict) {
+        if (!self || !self->m_policyPending) return;
+        self->m_policyPending = false;
+        self->m_record.profile = verdict.profile;
+        self->m_record.rule = verdict.rule;
+        self->m_policyHeaders = verdict.responseHeaders;
+        if (!verdict.allow) {
+            self->reject(verdict.errorKind, verdict.message,
+                         verdict.outcome.isEmpty() ? QStringLiteral("blocked") : verdict.outcome,
+                         verdict.errorCode, verdict.retryAfterSeconds);
+            return;
+        }
+        if (verdict.bodyRewritten) {
+            self->m_info = inspectRequest(self->m_match, self->m_body);
+            self->m_record.model = QString::fromUtf8(self->m_info.model.left(200));
+            self->m_record.bytesIn = self->m_body.size();
+        }
+        self->route();
+    });
+}
+
+void ProxyExchange::route()
+{
     QString error;
     m_upstreamRequest = buildUpstreamRequest(&error);
     if (m_upstreamRequest.isEmpty()) {
@@ -214,6 +262,7 @@ HttpHeaders ProxyExchange::airlockHeaders() const
     if (m_provider) h.add("x-airlock-provider", m_provider->name.toUtf8());
     if (m_forwardNs > 0)
         h.add("x-airlock-overhead-us", QByteArray::number((m_forwardNs - m_startNs) / 1000));
+    for (const auto &[name, value] : m_policyHeaders) h.add(name, value);
     return h;
 }
 
@@ -337,6 +386,7 @@ void ProxyExchange::upstreamFailed(const UpstreamFailure &failure)
 
 void ProxyExchange::clientGone()
 {
+    m_policyPending = false;
     if (m_upstream) m_ctx->pool->discard(std::exchange(m_upstream, nullptr));
     if (!m_recorded && m_usage) {
         if (!m_sse && !m_capture.isEmpty()) m_usage->addJsonBody(m_capture);
@@ -346,13 +396,14 @@ void ProxyExchange::clientGone()
 }
 
 void ProxyExchange::reject(ErrorKind kind, const QString &message, const QString &outcome,
-                           const QByteArray &code)
+                           const QByteArray &code, int retryAfterSeconds)
 {
     const int status = errorHttpStatus(kind);
     const QByteArray body = errorBody(m_match.format, kind, message, code);
     HttpHeaders h = airlockHeaders();
     h.add("Content-Type", "application/json");
     if (kind == ErrorKind::QuotaExceeded) h.add("x-should-retry", "false");
+    if (retryAfterSeconds >= 0) h.add("Retry-After", QByteArray::number(retryAfterSeconds));
     m_record.status = status;
     m_record.bytesOut = body.size();
     if (!m_recorded) finishRecord(outcome, message.left(300));
@@ -390,6 +441,7 @@ void ProxyExchange::finishRecord(const QString &outcome, const QString &error)
         if (m_record.costUsd == 0 && !served.isEmpty()) m_record.costUsd = m_ctx->prices.costUsd(served, u);
     }
     m_ctx->metrics.record(m_record);
+    if (m_ctx->policy) m_ctx->policy->settle(m_record.id, m_record);
     if (m_ctx->ledger) m_ctx->ledger->append(m_record);
     if (m_ctx->events) m_ctx->events->publish(m_record);
 }

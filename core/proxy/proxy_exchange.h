@@ -33,10 +33,12 @@ public:
 
 private:
     void forward();
+    void applyPolicy();
+    void route();
     void sendToUpstream(bool freshConnection);
     QByteArray buildUpstreamRequest(QString *error);
     void reject(ErrorKind kind, const QString &message, const QString &outcome,
-                const QByteArray &code = {});
+                const QByteArray &code = {}, int retryAfterSeconds = -1);
     void sendToClient(QByteArrayView data);
     void finishRecord(const QString &outcome, const QString &error = {});
     HttpHeaders airlockHeaders() const;
@@ -59,6 +61,8 @@ private:
     bool m_injectedUsage = false;
     bool m_recorded = false;
     bool m_retried = false;
+    bool m_policyPending = false;
+    QList<QPair<QByteArray, QByteArray>> m_policyHeaders;
     int m_upstreamStatus = 0;
     qint64 m_startNs = 0;
     qint64 m_forwardNs = 0;

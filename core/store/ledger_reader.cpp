@@ -18,7 +18,7 @@ namespace {
 // A reader waits this long for a writer's checkpoint or recovery before giving up.
 constexpr int kReaderBusyTimeoutMs = 2000;
 // requests() never materialises more rows than this in one call.
-constexpr int kMaxRequestsLimit = 10000;
+constexpr int kMaxRequestsLimit = 100000;  // same bound as the local API and airlockctl
 
 // The only SQL text derived from caller input: a whitelisted key picks a fixed expression.
 const char *groupExpression(const QString &key) {

@@ -12,19 +12,20 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-start_upstream() {  # args: extra flags; echoes port
-  "$up" "$@" > "$work/up.$$.$RANDOM" &
-  local pid=$! f; pids+=("$pid")
-  f=$(ls -t "$work"/up.* | head -1)
+upstream_port=0
+start_upstream() {  # args: name, extra flags; sets upstream_port (no subshell, so the pid is kept)
+  local f="$work/$1.port"; shift
+  "$up" "$@" > "$f" &
+  pids+=("$!")
   for _ in $(seq 100); do [ -s "$f" ] && break; sleep 0.05; done
-  sed -E 's/.*"port":([0-9]+).*/\1/' "$f"
+  upstream_port=$(sed -E 's/.*"port":([0-9]+).*/\1/' "$f")
 }
 free_port() { node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 rss_kb() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
 field() { node -e "const o=JSON.parse(process.argv[1]);console.log(Object.values(o)[0]['$2'])" "$1"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
 
-fast=$(start_upstream --chunks 20 --chunk-delay-ms 5)
+start_upstream fast --chunks 20 --chunk-delay-ms 5; fast=$upstream_port
 port=$(free_port)
 t0=$(date +%s%N)
 "$daemon" --listen "127.0.0.1:$port" --data-dir "$work/data" --upstream "openai=http://127.0.0.1:$fast" 2>"$work/airlockd.log" &
@@ -47,7 +48,7 @@ TD=$(median "${t_d[@]}"); TA=$(median "${t_a[@]}")
 rss_after_load=$(rss_kb "$dpid")
 
 # Long-lived streams from a second upstream, held open while RSS is read.
-slow=$(start_upstream --chunks 100000 --chunk-delay-ms 1000)
+start_upstream slow --chunks 100000 --chunk-delay-ms 1000; slow=$upstream_port
 kill "$dpid"; wait "$dpid" 2>/dev/null || true
 "$daemon" --listen "127.0.0.1:$port" --data-dir "$work/data" --upstream "openai=http://127.0.0.1:$slow" 2>>"$work/airlockd.log" &
 dpid=$!; pids+=("$dpid")

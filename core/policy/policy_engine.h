@@ -1,0 +1,58 @@
+// The seam between the proxy pipeline and governance: the pipeline asks the engine about each
+// request after identification and before routing, and tells it the outcome afterwards.
+#pragma once
+
+#include "core/providers/error_body.h"
+#include "core/providers/wire_format.h"
+#include "core/store/usage_record.h"
+
+#include <QByteArray>
+#include <QList>
+#include <QPair>
+#include <QString>
+#include <functional>
+
+namespace airlock {
+
+// What the engine sees of one request. `body` may be rewritten in place (model alias,
+// max_tokens cap, redaction); the pipeline re-inspects it when the verdict says so.
+struct PolicyInput {
+    QByteArray requestId;
+    QString app;
+    qint64 pid = -1;
+    QString exePath;
+    QString userAgent;
+    WireFormat format = WireFormat::Unknown;
+    EndpointKind kind = EndpointKind::Passthrough;
+    QString provider;
+    QByteArray model;
+    bool stream = false;
+    qint64 maxTokens = -1;
+    QByteArray *body = nullptr;
+};
+
+struct PolicyVerdict {
+    bool allow = true;
+    // For a refusal: how to answer (in the caller's format) and how to record it.
+    ErrorKind errorKind = ErrorKind::PermissionDenied;
+    QString message;         // a reason a person can act on; never contains matched content
+    QByteArray errorCode;    // e.g. "model_not_allowed", "insufficient_quota"
+    QString outcome;         // "blocked", "rate_limited", "budget_exceeded", "policy_unavailable"
+    int retryAfterSeconds = -1;
+    // For any decision: which profile and rule decided (recorded in the ledger).
+    QString profile;
+    QString rule;
+    bool bodyRewritten = false;     // re-inspect model/stream/max_tokens
+    QList<QPair<QByteArray, QByteArray>> responseHeaders;  // e.g. x-airlock-budget-warning
+};
+
+class PolicyEngine {
+public:
+    virtual ~PolicyEngine() = default;
+    // Calls done exactly once, possibly later (rate-limit queueing), on the caller's thread.
+    virtual void evaluate(PolicyInput &input, std::function<void(PolicyVerdict)> done) = 0;
+    // The request finished (or was refused or cancelled): release reservations, count real usage.
+    virtual void settle(const QByteArray &requestId, const UsageRecord &record) = 0;
+};
+
+}  // namespace airlock
