@@ -3,6 +3,7 @@
 
 #include "core/store/usage_record.h"
 
+#include <QJsonObject>
 #include <QMetaMethod>
 #include <QObject>
 
@@ -13,10 +14,14 @@ class EventBus : public QObject {
 public:
     using QObject::QObject;
     void publish(const UsageRecord &record) { Q_EMIT requestRecorded(record); }
+    // Other live events for the GUI: type is the SSE event name ("budget", "policy", "health"),
+    // data a JSON object (never secrets or request content).
+    void notify(const QByteArray &type, const QJsonObject &data) { Q_EMIT notice(type, data); }
     bool hasSubscribers() const { return isSignalConnected(QMetaMethod::fromSignal(&EventBus::requestRecorded)); }
 
 Q_SIGNALS:
     void requestRecorded(const airlock::UsageRecord &record);
+    void notice(const QByteArray &type, const QJsonObject &data);
 };
 
 }  // namespace airlock

@@ -221,6 +221,10 @@ void LocalApiHandler::serveEvents()
         m_conn->sendBody("event: request\ndata: " +
                          QJsonDocument(usageRecordToJson(r)).toJson(QJsonDocument::Compact) + "\n\n");
     });
+    connect(m_ctx->events, &EventBus::notice, this, [this](const QByteArray &type, const QJsonObject &data) {
+        if (m_gone) return;
+        m_conn->sendBody("event: " + type + "\ndata: " + QJsonDocument(data).toJson(QJsonDocument::Compact) + "\n\n");
+    });
     auto *keepAlive = new QTimer(this);
     connect(keepAlive, &QTimer::timeout, this, [this] {
         if (!m_gone) m_conn->sendBody(": keep-alive\n\n");
