@@ -68,12 +68,13 @@ protected:
                 const qsizetype end = buffer->indexOf("\r\n\r\n");
                 if (end < 0) return;
                 qsizetype length = 0;
-                const qsizetype cl = buffer->indexOf("ontent-Length:");
-                if (cl >= 0 && cl < end) length = buffer->mid(cl + 14, buffer->indexOf("\r\n", cl) - cl - 14).trimmed().toLongLong();
+                const QByteArray head = buffer->left(end).toLower();
+                const qsizetype cl = head.indexOf("content-length:");
+                if (cl >= 0) length = head.mid(cl + 15, head.indexOf("\r\n", cl) - cl - 15).trimmed().toLongLong();
                 if (buffer->size() < end + 4 + length) return;
                 const QByteArray body = buffer->mid(end + 4, length);
                 buffer->remove(0, end + 4 + length);
-                if (body.contains("\"stream\":true")) {
+                if (body.contains("\"stream\":true") || body.contains("\"stream\": true")) {
                     streamTo(s, body.contains("include_usage"));
                 } else {
                     s->write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +

@@ -1,81 +1,201 @@
 #!/usr/bin/env bash
-# Foundation benchmark: added latency of airlockd over going direct to the same upstream, measured
-# in the same run (rounds alternate direct/through so machine noise hits both), plus RSS idle and
-# with open streams. Usage: tests/bench/run_bench.sh [BUILD_DIR]   (builds nothing; build first)
+# Airlock benchmark: the same workloads measured three ways in one run — direct to the upstream,
+# through airlockd (realistic profile: attribution, ledger, and the policy in
+# tests/bench/profile/ when governance is built in), and through a peer gateway (Portkey's
+# open-source gateway from npm) — and printed as ratios to direct, with the peer beside us.
+#   tests/bench/run_bench.sh [BUILD_DIR]     (build first: tests/run_all.sh or cmake --build)
+# Needs: nginx, wrk, node/npm, curl (installer/deps.sh --bench installs them).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build="${1:-${AIRLOCK_BUILD_DIR:-$root/build}}"
-N="${BENCH_REQUESTS:-2000}"; ROUNDS="${BENCH_ROUNDS:-5}"; STREAMS="${BENCH_STREAMS:-200}"
+N="${BENCH_REQUESTS:-2000}"; ROUNDS="${BENCH_ROUNDS:-3}"; STREAMS="${BENCH_STREAMS:-1000}"
+WRK_SECONDS="${BENCH_WRK_SECONDS:-5}"
 up="$build/tests/bench/bench_upstream"; client="$build/tests/bench/bench_client"; daemon="$build/app/airlockd/airlockd"
+for f in "$up" "$client" "$daemon"; do [ -x "$f" ] || { echo "missing $f: build first" >&2; exit 2; }; done
+for t in nginx wrk node npm curl; do command -v "$t" >/dev/null || { echo "missing $t: run installer/deps.sh --bench" >&2; exit 2; }; done
+ulimit -n 65536 2>/dev/null || ulimit -n 8192
 work=$(mktemp -d /tmp/airlock-bench.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-upstream_port=0
-start_upstream() {  # args: name, extra flags; sets upstream_port (no subshell, so the pid is kept)
-  local f="$work/$1.port"; shift
-  "$up" "$@" > "$f" &
-  pids+=("$!")
-  for _ in $(seq 100); do [ -s "$f" ] && break; sleep 0.05; done
-  upstream_port=$(sed -E 's/.*"port":([0-9]+).*/\1/' "$f")
-}
 free_port() { node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-rss_kb() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
-field() { node -e "const o=JSON.parse(process.argv[1]);console.log(Object.values(o)[0]['$2'])" "$1"; }
+wait_http() { for _ in $(seq 600); do curl -s -o /dev/null "$1" && return 0; sleep 0.01; done; echo "no answer from $1" >&2; return 1; }
+rss_mb() { awk '/VmRSS/{printf "%.1f", $2/1024}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+jget() { node -e "const o=JSON.parse(process.argv[1]);const v=Object.values(o)[0];console.log(v['$2'])" "$1"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
+fmt() { awk -v a="$1" 'BEGIN{printf (a>=100?"%.0f":"%.1f"), a}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b==0) print "-"; else printf "%.2f", a/b}'; }
+minus() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f", a-b}'; }
 
-start_upstream fast --chunks 20 --chunk-delay-ms 5; fast=$upstream_port
-port=$(free_port)
-t0=$(date +%s%N)
-"$daemon" --listen "127.0.0.1:$port" --data-dir "$work/data" --upstream "openai=http://127.0.0.1:$fast" 2>"$work/airlockd.log" &
-dpid=$!; pids+=("$dpid")
-until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.01; done
-startup_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "== setting up (work dir $work)" >&2
+# --- upstreams: nginx with a fixed JSON answer (the proxies' ceiling) and the paced fake provider
+nginx_port=$(free_port)
+json='{"id":"chatcmpl-bench","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}}'
+mkdir -p "$work/nginx/logs"
+cat > "$work/nginx/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_max_body_size 16m;
+  client_body_buffer_size 2m;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / { default_type application/json; return 200 '$json'; }
+  }
+}
+NGINX
+nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
+pids+=("$!")
+wait_http "http://127.0.0.1:$nginx_port/"
+
+start_fake() {  # name, flags -> sets fake_port
+  "$up" "${@:2}" > "$work/$1.port" & pids+=("$!")
+  for _ in $(seq 200); do [ -s "$work/$1.port" ] && break; sleep 0.02; done
+  fake_port=$(sed -E 's/.*"port":([0-9]+).*/\1/' "$work/$1.port")
+}
+start_fake paced --chunks 20 --chunk-delay-ms 10; paced_port=$fake_port
+start_fake long --chunks 1000000 --chunk-delay-ms 1000; long_port=$fake_port
+
+# --- airlockd: started against an upstream (origin), realistic profile
+airlock_port=$(free_port)
+start_airlock() {  # upstream port -> sets airlock_pid, airlock_startup_ms
+  local cfg=() t0
+  [ -f "$root/tests/bench/profile/config.json" ] && cfg=(--config "$root/tests/bench/profile/config.json")
+  t0=$(date +%s%N)
+  AIRLOCK_MANAGED_CONFIG="${AIRLOCK_BENCH_MANAGED:-$work/none.json}" \
+    "$daemon" --listen "127.0.0.1:$airlock_port" --data-dir "$work/airlock-data" \
+    --upstream "openai=http://127.0.0.1:$1" "${cfg[@]}" 2>>"$work/airlockd.log" &
+  airlock_pid=$!; pids+=("$airlock_pid")
+  wait_http "http://127.0.0.1:$airlock_port/healthz"
+  airlock_startup_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+}
+stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+# --- peer: Portkey gateway, custom host pointed at the same upstream (per request header)
+peer_dir="$root/tests/bench/peer"
+if [ ! -d "$peer_dir/node_modules/@portkey-ai/gateway" ]; then
+  (cd "$peer_dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+fi
+peer_port=$(free_port)
+start_peer() {
+  local t0; t0=$(date +%s%N)
+  NODE_ENV=production node --import "$peer_dir/peer_preload.mjs" \
+    "$peer_dir/node_modules/@portkey-ai/gateway/build/start-server.js" --port="$peer_port" --headless \
+    >"$work/peer.log" 2>&1 &
+  peer_pid=$!; pids+=("$peer_pid")
+  wait_http "http://127.0.0.1:$peer_port/"
+  peer_startup_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+}
+peer_args() {  # upstream port -> sets peer_hdr (an array: header values contain spaces)
+  peer_hdr=(--header "x-portkey-provider: openai" --header "x-portkey-custom-host: http://127.0.0.1:$1/v1")
+}
+
+start_airlock "$nginx_port"; start_peer
 sleep 1
-rss_idle=$(rss_kb "$dpid")
+airlock_rss_idle=$(rss_mb "$airlock_pid"); peer_rss_idle=$(rss_mb "$peer_pid")
 
-declare -a d50 d99 a50 a99 t_d t_a
-for r in $(seq "$ROUNDS"); do
-  dj=$("$client" seq "127.0.0.1:$fast" "$N"); aj=$("$client" seq "127.0.0.1:$port" "$N")
-  d50+=("$(field "$dj" p50_us)"); d99+=("$(field "$dj" p99_us)")
-  a50+=("$(field "$aj" p50_us)"); a99+=("$(field "$aj" p99_us)")
-  td=$("$client" ttfb "127.0.0.1:$fast" 200); ta=$("$client" ttfb "127.0.0.1:$port" 200)
-  t_d+=("$(field "$td" p50_us)"); t_a+=("$(field "$ta" p50_us)")
+# --- 1. sequential small requests (nginx upstream), rounds alternate so noise hits every path
+echo "== sequential small requests: $ROUNDS rounds x $N" >&2
+declare -a d50 d99 a50 a99 p50 p99
+for _ in $(seq "$ROUNDS"); do
+  r=$("$client" seq "127.0.0.1:$nginx_port" "$N"); d50+=("$(jget "$r" p50_us)"); d99+=("$(jget "$r" p99_us)")
+  r=$("$client" seq "127.0.0.1:$airlock_port" "$N"); a50+=("$(jget "$r" p50_us)"); a99+=("$(jget "$r" p99_us)")
+  peer_args "$nginx_port"
+  r=$("$client" seq "127.0.0.1:$peer_port" "$N" "${peer_hdr[@]}"); p50+=("$(jget "$r" p50_us)"); p99+=("$(jget "$r" p99_us)")
 done
 D50=$(median "${d50[@]}"); D99=$(median "${d99[@]}"); A50=$(median "${a50[@]}"); A99=$(median "${a99[@]}")
-TD=$(median "${t_d[@]}"); TA=$(median "${t_a[@]}")
-rss_after_load=$(rss_kb "$dpid")
+P50=$(median "${p50[@]}"); P99=$(median "${p99[@]}")
 
-# Long-lived streams from a second upstream, held open while RSS is read.
-start_upstream slow --chunks 100000 --chunk-delay-ms 1000; slow=$upstream_port
-kill "$dpid"; wait "$dpid" 2>/dev/null || true
-"$daemon" --listen "127.0.0.1:$port" --data-dir "$work/data" --upstream "openai=http://127.0.0.1:$slow" 2>>"$work/airlockd.log" &
-dpid=$!; pids+=("$dpid")
-until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.01; done
-"$client" hold "127.0.0.1:$port" "$STREAMS" 4 > "$work/hold.json" &
-hold=$!
-for _ in $(seq 300); do grep -q streams_started "$work/hold.json" 2>/dev/null && break; sleep 0.05; done
-sleep 1
-rss_streams=$(rss_kb "$dpid")
-started=$(sed -E 's/.*:([0-9]+).*/\1/' "$work/hold.json")
-wait "$hold" || true
+# --- 2. 1 MB request body
+echo "== 1 MB request bodies" >&2
+declare -a b_d b_a b_p
+for _ in $(seq "$ROUNDS"); do
+  r=$("$client" seq "127.0.0.1:$nginx_port" 100 --body-bytes 1048576); b_d+=("$(jget "$r" p50_us)")
+  r=$("$client" seq "127.0.0.1:$airlock_port" 100 --body-bytes 1048576); b_a+=("$(jget "$r" p50_us)")
+  peer_args "$nginx_port"
+  r=$("$client" seq "127.0.0.1:$peer_port" 100 --body-bytes 1048576 "${peer_hdr[@]}"); b_p+=("$(jget "$r" p50_us)")
+done
+BD=$(median "${b_d[@]}"); BA=$(median "${b_a[@]}"); BP=$(median "${b_p[@]}")
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
-added() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.0f", a-b}'; }
+# --- 3. throughput with 64 connections (wrk), and CPU per request of each proxy
+echo "== throughput, 64 connections, ${WRK_SECONDS}s each" >&2
+cat > "$work/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello"}]}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer sk-bench"
+LUA
+cp "$work/post.lua" "$work/post_peer.lua"
+printf 'wrk.headers["x-portkey-provider"] = "openai"\nwrk.headers["x-portkey-custom-host"] = "http://127.0.0.1:%s/v1"\n' "$nginx_port" >> "$work/post_peer.lua"
+rps() { wrk -t2 -c64 -d"${WRK_SECONDS}s" -s "$2" "$1" | awk '/Requests\/sec/{print $2}'; }
+TD=$(rps "http://127.0.0.1:$nginx_port/v1/chat/completions" "$work/post.lua")
+c0=$(cpu_ticks "$airlock_pid"); TA=$(rps "http://127.0.0.1:$airlock_port/v1/chat/completions" "$work/post.lua"); c1=$(cpu_ticks "$airlock_pid")
+hz=$(getconf CLK_TCK)
+CPU_A=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v r="$TA" -v s="$WRK_SECONDS" 'BEGIN{printf "%.1f", (t/hz)*1e6/(r*s)}')
+c0=$(cpu_ticks "$peer_pid"); TP=$(rps "http://127.0.0.1:$peer_port/v1/chat/completions" "$work/post_peer.lua"); c1=$(cpu_ticks "$peer_pid")
+CPU_P=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v r="$TP" -v s="$WRK_SECONDS" 'BEGIN{printf "%.1f", (t/hz)*1e6/(r*s)}')
+airlock_rss_load=$(rss_mb "$airlock_pid")
+
+# --- 4. streaming with paced chunks: time to first byte and the gap between chunks
+echo "== streaming, paced upstream" >&2
+stop_pid "$airlock_pid"; start_airlock "$paced_port"
+declare -a s_d s_a s_p g_d g_a g_p
+for _ in $(seq "$ROUNDS"); do
+  r=$("$client" ttfb "127.0.0.1:$paced_port" 100); s_d+=("$(jget "$r" p50_us)"); g_d+=("$(jget "$r" chunk_gap_mean_us)")
+  r=$("$client" ttfb "127.0.0.1:$airlock_port" 100); s_a+=("$(jget "$r" p50_us)"); g_a+=("$(jget "$r" chunk_gap_mean_us)")
+  peer_args "$paced_port"
+  r=$("$client" ttfb "127.0.0.1:$peer_port" 100 "${peer_hdr[@]}"); s_p+=("$(jget "$r" p50_us)"); g_p+=("$(jget "$r" chunk_gap_mean_us)")
+done
+SD=$(median "${s_d[@]}"); SA=$(median "${s_a[@]}"); SP=$(median "${s_p[@]}")
+GD=$(median "${g_d[@]}"); GA=$(median "${g_a[@]}"); GP=$(median "${g_p[@]}")
+
+# --- 5. open streams held at once: RSS
+echo "== $STREAMS open streams" >&2
+stop_pid "$airlock_pid"; start_airlock "$long_port"
+hold() {  # pid to measure, port, client args... -> sets held_rss, held_started
+  local pid=$1 port=$2; shift 2
+  rm -f "$work/hold.json"
+  "$client" hold "127.0.0.1:$port" "$STREAMS" 6 "$@" > "$work/hold.json" &
+  local h=$!
+  for _ in $(seq 1500); do grep -q streams_started "$work/hold.json" 2>/dev/null && break; sleep 0.02; done
+  sleep 1
+  held_rss=$(rss_mb "$pid")
+  wait "$h" || true
+  held_started=$(sed -E 's/.*:([0-9]+).*/\1/' "$work/hold.json")
+}
+hold "$airlock_pid" "$airlock_port"; A_RSS_STREAMS=$held_rss; A_STARTED=$held_started
+stop_pid "$peer_pid"; start_peer
+peer_args "$long_port"
+hold "$peer_pid" "$peer_port" "${peer_hdr[@]}"; P_RSS_STREAMS=$held_rss; P_STARTED=$held_started
+
+# --- report
+profile="attribution + ledger"
+[ -f "$root/tests/bench/profile/config.json" ] && profile="attribution + ledger + $(node -e 'const c=require(process.argv[1]);console.log(c._bench_profile||"config profile")' "$root/tests/bench/profile/config.json")"
 cat <<OUT
-## airlockd foundation benchmark ($(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m), ${ROUNDS} rounds x ${N} sequential requests, medians of rounds)
+### Benchmark $(date -u +%Y-%m-%d) — $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), Debian $(cut -d. -f1 /etc/debian_version)
 
-| measure | direct | through airlockd | added | ratio |
-| --- | ---: | ---: | ---: | ---: |
-| small request p50 (µs) | $D50 | $A50 | $(added "$A50" "$D50") | $(ratio "$A50" "$D50") |
-| small request p99 (µs) | $D99 | $A99 | $(added "$A99" "$D99") | $(ratio "$A99" "$D99") |
-| stream time to first byte p50 (µs) | $TD | $TA | $(added "$TA" "$TD") | $(ratio "$TA" "$TD") |
+airlockd profile: ${profile}. Peer: @portkey-ai/gateway $(node -e 'console.log(require(process.argv[1]).version)' "$peer_dir/node_modules/@portkey-ai/gateway/package.json"). Medians of ${ROUNDS} alternating rounds; "ratio" is through ÷ direct.
 
-| airlockd | value |
-| --- | ---: |
-| start-up to first /healthz answer | ${startup_ms} ms |
-| RSS idle | $((rss_idle / 1024)) MB |
-| RSS after the latency runs | $((rss_after_load / 1024)) MB |
-| RSS with ${started} open streams | $((rss_streams / 1024)) MB |
+| workload | direct | airlockd | added | ratio | Portkey | added | ratio |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| small request p50 (µs), ${N} sequential | $(fmt "$D50") | $(fmt "$A50") | $(minus "$A50" "$D50") | $(ratio "$A50" "$D50") | $(fmt "$P50") | $(minus "$P50" "$D50") | $(ratio "$P50" "$D50") |
+| small request p99 (µs) | $(fmt "$D99") | $(fmt "$A99") | $(minus "$A99" "$D99") | $(ratio "$A99" "$D99") | $(fmt "$P99") | $(minus "$P99" "$D99") | $(ratio "$P99" "$D99") |
+| 1 MB request body p50 (µs) | $(fmt "$BD") | $(fmt "$BA") | $(minus "$BA" "$BD") | $(ratio "$BA" "$BD") | $(fmt "$BP") | $(minus "$BP" "$BD") | $(ratio "$BP" "$BD") |
+| stream time to first byte p50 (µs) | $(fmt "$SD") | $(fmt "$SA") | $(minus "$SA" "$SD") | $(ratio "$SA" "$SD") | $(fmt "$SP") | $(minus "$SP" "$SD") | $(ratio "$SP" "$SD") |
+| stream gap between chunks, mean (µs) | $(fmt "$GD") | $(fmt "$GA") | $(minus "$GA" "$GD") | $(ratio "$GA" "$GD") | $(fmt "$GP") | $(minus "$GP" "$GD") | $(ratio "$GP" "$GD") |
+| throughput, 64 connections (req/s) | $(fmt "$TD") | $(fmt "$TA") | | $(ratio "$TA" "$TD") | $(fmt "$TP") | | $(ratio "$TP" "$TD") |
+
+| proxy | airlockd | Portkey | airlockd ÷ Portkey |
+| --- | ---: | ---: | ---: |
+| CPU per request at 64 connections (µs) | $CPU_A | $CPU_P | $(ratio "$CPU_A" "$CPU_P") |
+| RSS idle (MB) | $airlock_rss_idle | $peer_rss_idle | $(ratio "$airlock_rss_idle" "$peer_rss_idle") |
+| RSS after the throughput run (MB) | $airlock_rss_load | | |
+| RSS with open streams (MB) | $A_RSS_STREAMS (${A_STARTED} streams) | $P_RSS_STREAMS (${P_STARTED} streams) | $(ratio "$A_RSS_STREAMS" "$P_RSS_STREAMS") |
+| start-up to first answer (ms) | $airlock_startup_ms | $peer_startup_ms | $(ratio "$airlock_startup_ms" "$peer_startup_ms") |
 OUT
