@@ -3,10 +3,12 @@
 # test suite uses (keyring daemon, Xvfb, clang for fuzzing, node/npm for the SDK end-to-end tests).
 set -euo pipefail
 want_test=0
+want_bench=0
 for arg in "$@"; do
   case "$arg" in
     --test) want_test=1 ;;
-    *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+    --bench) want_bench=1 ;;
+    *) echo "usage: $0 [--test] [--bench]" >&2; exit 2 ;;
   esac
 done
 sudo=""
@@ -15,6 +17,9 @@ if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 packages=(build-essential cmake ninja-build pkg-config
           qt6-base-dev qt6-charts-dev qt6-svg-dev qtkeychain-qt6-dev libqt6sql6-sqlite libgl-dev
           libsqlite3-dev libssl-dev)
+if [ "$want_bench" = 1 ]; then
+  packages+=(nginx-light wrk nodejs npm curl)
+fi
 if [ "$want_test" = 1 ]; then
   packages+=(xvfb xauth dbus-x11 gnome-keyring clang libclang-rt-14-dev nodejs npm curl openssl)
 fi
