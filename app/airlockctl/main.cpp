@@ -1,7 +1,9 @@
 // airlockctl: the Airlock command line. Talks to airlockd through its local API; usage and
 // requests fall back to reading the ledger directly when no daemon is running.
 #include "api_client.h"
+#include "commands_policy.h"
 #include "table_printer.h"
+#include "commands_setup.h"
 
 #include "core/config/config.h"
 #include "core/store/ledger_reader.h"
@@ -338,10 +340,15 @@ int main(int argc, char **argv)
         "  keys set|delete|status PROVIDER [--from-env VAR]\n"
         "                              provider API keys in the OS keychain"));
     cli.parser.addHelpOption();
+    cli.parser.setApplicationDescription(cli.parser.applicationDescription() + QLatin1Char('\n') + QLatin1String(kInterceptionHelp));
+    cli.parser.setApplicationDescription(cli.parser.applicationDescription() + QLatin1Char('\n') +
+                                         QLatin1String(kPolicyCommandsHelp));
     cli.parser.addVersionOption();
     cli.parser.addOptions({cli.dataDir, cli.json, cli.groupBy, cli.from, cli.to, cli.since, cli.app,
                            cli.outcome, cli.limit, cli.offset, cli.fromEnv});
     cli.parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("status, usage, requests or keys"));
+    if (int rc = 0; !app.arguments().contains(QLatin1String("--help")) && runInterceptionCommand(app.arguments(), &rc)) return rc;
+    if (const int rc = runPolicyCommand(app.arguments().mid(1)); rc >= 0) return rc;
     cli.parser.process(app);
     const QStringList args = cli.parser.positionalArguments();
     const QString cmd = args.value(0);

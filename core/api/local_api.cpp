@@ -1,5 +1,7 @@
 #include "core/api/local_api.h"
 
+#include "core/api/provider_routes.h"
+#include "core/api/policy_routes.h"
 #include "core/http/upstream_pool.h"
 #include "core/proxy/provider_keys.h"
 #include "core/store/ledger_reader.h"
@@ -91,6 +93,7 @@ void LocalApiHandler::start(const HttpRequestHead &head, QByteArray body)
                            .arg(m_ctx->dataDir));
         return;
     }
+    if (servePolicyRoute(m_ctx, m_conn, head, this)) return;
     const QUrlQuery query(QString::fromUtf8(head.query()));
     if (path == "/airlock/v1/status" && head.method == "GET") {
         serveStatus();
@@ -130,6 +133,8 @@ void LocalApiHandler::start(const HttpRequestHead &head, QByteArray body)
             for (const UsageRecord &r : reader.requests(q, error)) list.append(usageRecordToJson(r));
             return QJsonObject{{QStringLiteral("requests"), list}};
         });
+    } else if (path == "/airlock/v1/providers" && head.method == "GET") {
+        sendJson(200, providersJson(*m_ctx));
     } else if (path == "/airlock/v1/events" && head.method == "GET") {
         serveEvents();
     } else if (path == "/airlock/v1/keys/reload" && head.method == "POST") {

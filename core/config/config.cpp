@@ -146,6 +146,90 @@ bool applyProvider(const QJsonObject &o, ProviderConfig *p, QString *error)
     return true;
 }
 
+bool readRouteInt(const QJsonObject &o, const char *key, qint64 min, qint64 max, int *field,
+                  const QString &where, QString *error) {
+    qint64 v = *field;
+    if (!readInt(o, key, min, max, &v, error)) {
+        error->replace(QLatin1String("limits."), where + QLatin1Char('.'));
+        return false;
+    }
+    *field = int(v);
+    return true;
+}
+
+bool applyRoute(const QString &name, const QJsonValue &value,
+                const QList<ProviderConfig> &providers, RouteConfig *route, QString *error) {
+    constexpr qint64 kMaxMs = 24LL * 3600 * 1000;
+    constexpr int kMaxTargets = 64;  // the router tracks tried targets in a 64-bit mask
+    const QString where = QStringLiteral("routes.%1").arg(name);
+    if (!value.isObject()) {
+        *error = where + QStringLiteral(" must be an object with \"targets\"");
+        return false;
+    }
+    const QJsonObject o = value.toObject();
+    route->name = name;
+    const QString strategy =
+        o.value(QLatin1String("strategy")).toString(QStringLiteral("fallback"));
+    if (!routeStrategyFromName(strategy, &route->strategy)) {
+        *error = where + QStringLiteral(
+                             ".strategy '%1' is not fallback, weighted, latency, "
+                             "least_inflight, cheapest or hash")
+                             .arg(strategy);
+        return false;
+    }
+    route->hashKey = expandEnv(o.value(QLatin1String("hash_key")).toString(QStringLiteral("app")));
+    if (route->hashKey != QLatin1String("app") &&
+        !(route->hashKey.startsWith(QLatin1String("header:")) && route->hashKey.size() > 7)) {
+        *error = where + QStringLiteral(".hash_key must be \"app\" or \"header:<name>\"");
+        return false;
+    }
+    const QJsonValue targets = o.value(QLatin1String("targets"));
+    if (!targets.isArray() || targets.toArray().isEmpty() ||
+        targets.toArray().size() > kMaxTargets) {
+        *error =
+            where + QStringLiteral(".targets must be an array of 1-%1 targets").arg(kMaxTargets);
+        return false;
+    }
+    for (const QJsonValue &tv : targets.toArray()) {
+        const QJsonObject to = tv.toObject();
+        RouteTarget t;
+        t.provider = expandEnv(to.value(QLatin1String("provider")).toString());
+        t.model = expandEnv(to.value(QLatin1String("model")).toString());
+        bool known = false;
+        for (const ProviderConfig &p : providers) known = known || p.name == t.provider;
+        if (!known) {
+            *error =
+                where + QStringLiteral(".targets: provider '%1' is not configured").arg(t.provider);
+            return false;
+        }
+        if (t.model.isEmpty()) {
+            *error = where + QStringLiteral(".targets: every target needs a \"model\"");
+            return false;
+        }
+        if (!readRouteInt(to, "weight", 1, 1000000, &t.weight, where, error) ||
+            !readRouteInt(to, "connect_timeout_ms", 0, kMaxMs, &t.connectTimeoutMs, where, error) ||
+            !readRouteInt(to, "first_byte_timeout_ms", 0, kMaxMs, &t.firstByteTimeoutMs, where,
+                          error) ||
+            !readRouteInt(to, "idle_timeout_ms", 0, kMaxMs, &t.idleTimeoutMs, where, error))
+            return false;
+        route->targets.append(t);
+    }
+    const QJsonObject retry = o.value(QLatin1String("retry")).toObject();
+    const QJsonObject circuit = o.value(QLatin1String("circuit")).toObject();
+    return readRouteInt(retry, "max_attempts", 1, 10, &route->retry.maxAttempts,
+                        where + QStringLiteral(".retry"), error) &&
+           readRouteInt(retry, "backoff_ms", 0, 60000, &route->retry.backoffMs,
+                        where + QStringLiteral(".retry"), error) &&
+           readRouteInt(retry, "max_backoff_ms", 0, 600000, &route->retry.maxBackoffMs,
+                        where + QStringLiteral(".retry"), error) &&
+           readRouteInt(retry, "deadline_ms", 100, kMaxMs, &route->retry.deadlineMs,
+                        where + QStringLiteral(".retry"), error) &&
+           readRouteInt(circuit, "failure_threshold", 1, 1000, &route->circuit.failureThreshold,
+                        where + QStringLiteral(".circuit"), error) &&
+           readRouteInt(circuit, "cooldown_ms", 0, kMaxMs, &route->circuit.cooldownMs,
+                        where + QStringLiteral(".circuit"), error);
+}
+
 }  // namespace
 
 Config Config::defaults()
@@ -218,6 +302,22 @@ bool applyConfigJson(const QJsonObject &json, Config *config, QString *error)
         }
         config->providers = list;
     }
+    if (json.contains(QLatin1String("routes"))) {
+        const QJsonValue v = json.value(QLatin1String("routes"));
+        if (!v.isObject()) {
+            *error =
+                QStringLiteral("routes must be an object of model -> {strategy, targets, retry}");
+            return false;
+        }
+        QList<RouteConfig> routes;
+        const QJsonObject obj = v.toObject();
+        for (auto it = obj.begin(); it != obj.end(); ++it) {
+            RouteConfig r;
+            if (!applyRoute(it.key(), it.value(), config->providers, &r, error)) return false;
+            routes.append(r);
+        }
+        config->routes = routes;
+    }
     if (json.contains(QLatin1String("prices"))) {
         if (!json.value(QLatin1String("prices")).isObject()) {
             *error = QStringLiteral("prices must be an object of model -> {input, output}");
@@ -226,6 +326,22 @@ bool applyConfigJson(const QJsonObject &json, Config *config, QString *error)
         const QJsonObject prices = json.value(QLatin1String("prices")).toObject();
         for (auto it = prices.begin(); it != prices.end(); ++it)
             config->priceOverrides.insert(it.key(), it.value());
+    }
+    if (json.contains(QLatin1String("intercept_hosts"))) {
+        const QJsonValue v = json.value(QLatin1String("intercept_hosts"));
+        if (!v.isArray()) {
+            *error = QStringLiteral("intercept_hosts must be an array of host names");
+            return false;
+        }
+        for (const QJsonValue &h : v.toArray()) {
+            const QString host = h.toString().trimmed().toLower();
+            if (!h.isString() || host.isEmpty() || host.contains(QLatin1Char('/')) ||
+                host.contains(QLatin1Char(':')) || host.contains(QLatin1Char(' '))) {
+                *error = QStringLiteral("intercept_hosts entries must be plain host names");
+                return false;
+            }
+            if (!config->interceptHosts.contains(host)) config->interceptHosts.append(host);
+        }
     }
     if (json.contains(QLatin1String("ledger"))) {
         const QJsonObject ledger = json.value(QLatin1String("ledger")).toObject();

@@ -3,11 +3,13 @@
 #pragma once
 
 #include "core/providers/wire_format.h"
+#include "core/routing/route.h"
 
 #include <QHostAddress>
 #include <QJsonObject>
 #include <QList>
 #include <QString>
+#include <QStringList>
 #include <QUrl>
 
 namespace airlock {
@@ -46,8 +48,11 @@ struct Config {
     Limits limits;
     QList<ProviderConfig> providers;  // the first provider of a format serves that format by default
     QJsonObject priceOverrides;       // {"model": {"input":…,"output":…}}
+    QList<RouteConfig> routes;        // "routes": logical model -> targets (core/routing)
     int ledgerFlushIntervalMs = 100;
     QString sourceDescription;        // which files it came from, for status
+    // Extra hosts whose HTTPS is intercepted (CONNECT) on top of the built-in AI host list.
+    QStringList interceptHosts;
 
     // Built-in providers for the real OpenAI, Anthropic and Gemini origins, passthrough auth.
     static Config defaults();

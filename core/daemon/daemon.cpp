@@ -2,9 +2,12 @@
 
 #include "core/daemon/daemon_files.h"
 #include "core/http/upstream_pool.h"
+#include "core/policy/governance.h"
+#include "core/policy/policy_config.h"
 #include "core/proxy/attribution_service.h"
 #include "core/proxy/provider_keys.h"
 #include "core/proxy/proxy_server.h"
+#include "core/routing/router.h"
 #include "core/store/ledger_writer.h"
 #include "platform/process_resolver.h"
 
@@ -24,6 +27,8 @@ bool buildConfig(const DaemonOptions &options, Config *config, QString *error)
     if (QFileInfo::exists(managedConfigPath())) {
         if (!loadConfigFile(managedConfigPath(), config, error)) return false;
     }
+    // "policy" / "usage_upload" are read by Governance; checked here so --check-config reports them.
+    if (PolicyConfig policy; !loadPolicyConfig(options.configPath, &policy, error)) return false;
     for (const QString &spec : options.upstreams)
         if (!applyUpstreamFlag(spec, config, error)) return false;
     if (!options.listen.isEmpty() &&
@@ -39,6 +44,8 @@ struct Daemon::Impl {
     std::unique_ptr<ProviderKeys> keys;
     std::unique_ptr<AttributionService> attribution;
     std::unique_ptr<EventBus> events;
+    std::unique_ptr<Router> router;
+    std::unique_ptr<Governance> governance;  // nullptr: neither policy nor usage_upload configured
     std::unique_ptr<ProxyServer> server;
     bool running = false;
 };
@@ -72,6 +79,7 @@ bool Daemon::start(const DaemonOptions &options, QString *error)
     HttpParseLimits upstreamLimits;
     upstreamLimits.maxHeaderBytes = ctx.config.limits.maxHeaderBytes;
     upstreamLimits.maxBodyBytes = 0;  // responses stream through; no size cap
+    ProxyServer::ignoreProxyEnvironmentPointingAt(ctx.config.listenAddress, ctx.config.listenPort);
     d->pool = std::make_unique<UpstreamPool>(OutboundProxy::fromEnvironment(), upstreamLimits,
                                              ctx.config.limits.upstreamPoolIdleMs);
     ctx.pool = d->pool.get();
@@ -82,6 +90,16 @@ bool Daemon::start(const DaemonOptions &options, QString *error)
     ctx.attribution = d->attribution.get();
     d->events = std::make_unique<EventBus>();
     ctx.events = d->events.get();
+    d->router = std::make_unique<Router>(ctx.config.routes, &ctx.prices, ctx.events);
+    ctx.router = d->router.get();
+
+    QString governanceError;
+    d->governance = Governance::create(options.configPath, &ctx, &governanceError);
+    if (!d->governance && !governanceError.isEmpty()) {
+        *error = governanceError;
+        return false;
+    }
+    ctx.policy = d->governance ? d->governance->engine() : nullptr;
 
     d->server = std::make_unique<ProxyServer>(&ctx);
     if (!d->server->listenOn(ctx.config.listenAddress, ctx.config.listenPort, error)) return false;

@@ -1,5 +1,7 @@
 #include "core/proxy/client_connection.h"
 
+#include <QSslSocket>
+
 #include <chrono>
 
 namespace airlock {
@@ -7,8 +9,7 @@ namespace airlock {
 namespace {
 constexpr qint64 kReadChunkBytes = 256 * 1024;
 
-HttpParseLimits parseLimitsFrom(const Limits &l)
-{
+HttpParseLimits parseLimitsFrom(const Limits &l) {
     HttpParseLimits p;
     p.maxHeaderBytes = l.maxHeaderBytes;
     p.maxHeaderCount = l.maxHeaderCount;
@@ -17,8 +18,7 @@ HttpParseLimits parseLimitsFrom(const Limits &l)
 }
 }  // namespace
 
-qint64 ClientConnection::nowNs()
-{
+qint64 ClientConnection::nowNs() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
@@ -32,8 +32,7 @@ ClientConnection::ClientConnection(std::unique_ptr<QTcpSocket> socket, const Lim
       m_limits(limits),
       m_factory(std::move(factory)),
       m_errorResponder(std::move(errorResponder)),
-      m_parser(parseLimitsFrom(limits))
-{
+      m_parser(parseLimitsFrom(limits)) {
     m_peerAddress = m_socket->peerAddress();
     m_peerPort = m_socket->peerPort();
     m_localAddress = m_socket->localAddress();
@@ -56,16 +55,14 @@ ClientConnection::ClientConnection(std::unique_ptr<QTcpSocket> socket, const Lim
         QMetaObject::invokeMethod(this, &ClientConnection::onReadyRead, Qt::QueuedConnection);
 }
 
-ClientConnection::~ClientConnection()
-{
+ClientConnection::~ClientConnection() {
     if (m_socket) {
         m_socket->disconnect(this);
         m_socket->abort();
     }
 }
 
-void ClientConnection::setIdentity(const ClientIdentity &identity)
-{
+void ClientConnection::setIdentity(const ClientIdentity &identity) {
     m_identity = identity;
     m_identityKnown = true;
     if (m_identityTimer) m_identityTimer->stop();
@@ -74,8 +71,7 @@ void ClientConnection::setIdentity(const ClientIdentity &identity)
         if (w.context) w.fn();
 }
 
-void ClientConnection::whenIdentified(QObject *context, std::function<void()> fn, int timeoutMs)
-{
+void ClientConnection::whenIdentified(QObject *context, std::function<void()> fn, int timeoutMs) {
     if (m_identityKnown) {
         fn();
         return;
@@ -92,15 +88,15 @@ void ClientConnection::whenIdentified(QObject *context, std::function<void()> fn
     if (!m_identityTimer->isActive()) m_identityTimer->start(timeoutMs);
 }
 
-void ClientConnection::setTimer(TimerMode mode, int ms)
-{
+void ClientConnection::setTimer(TimerMode mode, int ms) {
     m_timerMode = mode;
-    if (mode == TimerMode::None) m_timer.stop();
-    else m_timer.start(ms);
+    if (mode == TimerMode::None)
+        m_timer.stop();
+    else
+        m_timer.start(ms);
 }
 
-void ClientConnection::onReadyRead()
-{
+void ClientConnection::onReadyRead() {
     if (!m_socket) return;
     while (m_socket && m_socket->bytesAvailable() > 0 && !m_closing) {
         const QByteArray data = m_socket->read(kReadChunkBytes);
@@ -119,8 +115,7 @@ void ClientConnection::onReadyRead()
     }
 }
 
-void ClientConnection::onHead()
-{
+void ClientConnection::onHead() {
     m_head = m_parser.head();
     if (m_timerMode != TimerMode::Header) m_requestStartNs = nowNs();
     m_body.clear();
@@ -131,14 +126,12 @@ void ClientConnection::onHead()
     if (m_parser.expectsContinue() && m_socket) writeRaw("HTTP/1.1 100 Continue\r\n\r\n");
 }
 
-void ClientConnection::onBodyData(QByteArrayView data)
-{
+void ClientConnection::onBodyData(QByteArrayView data) {
     m_body.append(data.data(), data.size());
     setTimer(TimerMode::Body, m_limits.bodyTimeoutMs);
 }
 
-void ClientConnection::onMessageComplete()
-{
+void ClientConnection::onMessageComplete() {
     setTimer(TimerMode::None, 0);
     m_responseActive = true;
     m_headSent = false;
@@ -151,8 +144,7 @@ void ClientConnection::onMessageComplete()
     m_handler->start(m_head, std::exchange(m_body, {}));
 }
 
-void ClientConnection::failRequest(int status, const QString &message)
-{
+void ClientConnection::failRequest(int status, const QString &message) {
     // The request stream is broken (or timed out): answer if we still can, then close.
     if (m_handler) {
         QPointer<ExchangeHandler> h = m_handler;
@@ -177,8 +169,7 @@ void ClientConnection::failRequest(int status, const QString &message)
     closeSoon();
 }
 
-void ClientConnection::sendHead(HttpResponseHead head, qint64 contentLength)
-{
+void ClientConnection::sendHead(HttpResponseHead head, qint64 contentLength) {
     if (m_headSent || !m_socket) return;
     m_headSent = true;
     head.headers.remove("Content-Length");
@@ -193,15 +184,16 @@ void ClientConnection::sendHead(HttpResponseHead head, qint64 contentLength)
     } else {
         m_closeAfterResponse = true;
     }
-    if (m_closeAfterResponse) head.headers.add("Connection", "close");
-    else if (m_head.versionMinor == 0) head.headers.add("Connection", "keep-alive");
+    if (m_closeAfterResponse)
+        head.headers.add("Connection", "close");
+    else if (m_head.versionMinor == 0)
+        head.headers.add("Connection", "keep-alive");
     head.versionMinor = 1;
     if (head.reason.isEmpty()) head.reason = reasonPhrase(head.status);
     writeRaw(head.serialize());
 }
 
-void ClientConnection::sendBody(QByteArrayView data)
-{
+void ClientConnection::sendBody(QByteArrayView data) {
     if (!m_socket || data.isEmpty()) return;
     if (m_chunked) {
         QByteArray frame;
@@ -216,15 +208,13 @@ void ClientConnection::sendBody(QByteArrayView data)
     }
 }
 
-void ClientConnection::finishResponse()
-{
+void ClientConnection::finishResponse() {
     if (!m_responseActive) return;
     if (m_chunked) writeRaw("0\r\n\r\n");
     responseDone();
 }
 
-void ClientConnection::abortResponse()
-{
+void ClientConnection::abortResponse() {
     m_responseActive = false;
     if (m_handler) {
         m_handler->deleteLater();
@@ -233,8 +223,7 @@ void ClientConnection::abortResponse()
     closeSoon();
 }
 
-void ClientConnection::responseDone()
-{
+void ClientConnection::responseDone() {
     m_responseActive = false;
     if (m_handler) {
         m_handler->deleteLater();
@@ -263,20 +252,17 @@ void ClientConnection::responseDone()
     if (self && m_socket && m_socket->bytesAvailable() > 0) onReadyRead();
 }
 
-qint64 ClientConnection::pendingWriteBytes() const
-{
+qint64 ClientConnection::pendingWriteBytes() const {
     return m_socket ? m_socket->bytesToWrite() : 0;
 }
 
-void ClientConnection::writeRaw(QByteArrayView data)
-{
+void ClientConnection::writeRaw(QByteArrayView data) {
     if (!m_socket) return;
     m_socket->write(data.data(), data.size());
     if (m_socket->state() == QAbstractSocket::ConnectedState) m_socket->flush();
 }
 
-void ClientConnection::onBytesWritten()
-{
+void ClientConnection::onBytesWritten() {
     if (m_closing && m_socket && m_socket->bytesToWrite() == 0) {
         m_socket->disconnectFromHost();
         return;
@@ -285,8 +271,9 @@ void ClientConnection::onBytesWritten()
         m_handler->clientDrained();
 }
 
-void ClientConnection::onDisconnected()
-{
+void ClientConnection::onDisconnected() {
+    if (m_disconnectHandled) return;
+    m_disconnectHandled = true;
     if (m_handler) {
         QPointer<ExchangeHandler> h = m_handler;
         m_handler = nullptr;
@@ -299,26 +286,33 @@ void ClientConnection::onDisconnected()
     deleteLater();
 }
 
-void ClientConnection::onTimer()
-{
+void ClientConnection::onTimer() {
     switch (m_timerMode) {
-    case TimerMode::Idle:
-        closeSoon();
-        break;
-    case TimerMode::Header:
-        failRequest(408, QStringLiteral("request head not received within %1 ms")
-                             .arg(m_limits.headerTimeoutMs));
-        break;
-    case TimerMode::Body:
-        failRequest(408, QStringLiteral("request body stalled for %1 ms").arg(m_limits.bodyTimeoutMs));
-        break;
-    case TimerMode::None:
-        break;
+        case TimerMode::Idle:
+            closeSoon();
+            break;
+        case TimerMode::Header:
+            if (m_tlsHandshaking) {
+                qInfo("airlockd: TLS handshake for %s timed out", qPrintable(m_interceptedHost));
+                m_tlsHandshaking = false;
+                if (m_socket) m_socket->abort();
+                QMetaObject::invokeMethod(this, &ClientConnection::onDisconnected,
+                                          Qt::QueuedConnection);
+                break;
+            }
+            failRequest(408, QStringLiteral("request head not received within %1 ms")
+                                 .arg(m_limits.headerTimeoutMs));
+            break;
+        case TimerMode::Body:
+            failRequest(
+                408, QStringLiteral("request body stalled for %1 ms").arg(m_limits.bodyTimeoutMs));
+            break;
+        case TimerMode::None:
+            break;
     }
 }
 
-void ClientConnection::closeSoon()
-{
+void ClientConnection::closeSoon() {
     if (m_closing) return;
     m_closing = true;
     m_timer.stop();
@@ -330,13 +324,75 @@ void ClientConnection::closeSoon()
     });
 }
 
-std::unique_ptr<QTcpSocket> ClientConnection::takeSocket()
-{
+std::unique_ptr<QTcpSocket> ClientConnection::takeSocket(QByteArray *buffered) {
+    if (buffered) *buffered = m_parser.takeBuffered();
     m_timer.stop();
     if (m_socket) m_socket->disconnect(this);
     m_closing = true;
     deleteLater();
     return std::move(m_socket);
+}
+
+}  // namespace airlock
+
+namespace airlock {
+
+bool ClientConnection::startServerTls(const QSslConfiguration &tls, const QString &host,
+                                      quint16 port, QString *error) {
+    auto *ssl = qobject_cast<QSslSocket *>(m_socket.get());
+    if (!ssl || !QSslSocket::supportsSsl()) {
+        *error = QStringLiteral("TLS is not available in this build");
+        return false;
+    }
+    // A client that sent its ClientHello before our 200 cannot be served: the bytes are already
+    // out of the socket. Clients wait for the answer to CONNECT, so this is a broken client.
+    if (!m_parser.takeBuffered().isEmpty()) {
+        *error = QStringLiteral("the client sent data before the CONNECT was answered");
+        return false;
+    }
+    writeRaw("HTTP/1.1 200 Connection Established\r\n\r\n");
+    m_responseActive = false;
+    if (m_handler) {
+        m_handler->deleteLater();
+        m_handler = nullptr;
+    }
+    m_head = HttpRequestHead{};
+    m_parser.resume();
+    m_interceptedHost = host;
+    m_interceptedPort = port;
+    m_tlsHandshaking = true;
+    connect(ssl, &QSslSocket::errorOccurred, this, &ClientConnection::onTlsError);
+    connect(ssl, &QSslSocket::encrypted, this, [this] {
+        m_tlsHandshaking = false;
+        setTimer(TimerMode::Idle, m_limits.idleTimeoutMs);
+    });
+    ssl->setSslConfiguration(tls);
+    // The handshake must finish within the head timeout, like a request head would.
+    setTimer(TimerMode::Header, m_limits.headerTimeoutMs);
+    ssl->startServerEncryption();
+    return true;
+}
+
+void ClientConnection::onTlsError(QAbstractSocket::SocketError error) {
+    if (!m_tlsHandshaking || m_closing) return;
+    Q_UNUSED(error);
+    // Garbage instead of a ClientHello, or a client that refused our certificate (it does not
+    // trust the Airlock CA): nothing can be answered in HTTP, so log why and close.
+    qInfo("airlockd: TLS handshake for %s with client port %u failed: %s",
+          qPrintable(m_interceptedHost), unsigned(m_peerPort),
+          qPrintable(m_socket ? m_socket->errorString() : QString()));
+    m_tlsHandshaking = false;
+    m_closing = true;
+    m_timer.stop();
+    if (m_socket) m_socket->abort();
+    // abort() may not report a disconnect when the socket had already dropped: finish here.
+    QMetaObject::invokeMethod(
+        this,
+        [this] {
+            if (m_socket && m_socket->state() != QAbstractSocket::UnconnectedState) return;
+            if (m_socket) onDisconnected();
+        },
+        Qt::QueuedConnection);
 }
 
 }  // namespace airlock

@@ -9,6 +9,7 @@
 
 #include <QElapsedTimer>
 #include <QPointer>
+#include <QSslConfiguration>
 #include <QTcpSocket>
 #include <QTimer>
 #include <functional>
@@ -18,12 +19,13 @@ namespace airlock {
 
 class ClientConnection;
 
+// May rewrite head.target (forward-proxy requests are handed on in origin form).
 using HandlerFactory =
-    std::function<ExchangeHandler *(ClientConnection *connection, const HttpRequestHead &head)>;
+    std::function<ExchangeHandler *(ClientConnection *connection, HttpRequestHead &head)>;
 // Called for requests that fail before a handler exists (parse errors, limits, timeouts) so
 // the error is answered in the caller's format: returns the content-type and body to send.
-using ErrorResponder = std::function<QByteArray(const QByteArray &target, int status,
-                                                const QString &message)>;
+using ErrorResponder =
+    std::function<QByteArray(const QByteArray &target, int status, const QString &message)>;
 
 class ClientConnection : public QObject, public ResponseSink {
     Q_OBJECT
@@ -58,7 +60,19 @@ public:
     bool headSent() const override { return m_headSent; }
 
     // Takes the socket out for a tunnel (CONNECT); the connection deletes itself afterwards.
-    std::unique_ptr<QTcpSocket> takeSocket();
+    // *buffered receives bytes the client sent after the CONNECT head (to forward first).
+    std::unique_ptr<QTcpSocket> takeSocket(QByteArray *buffered = nullptr);
+
+    // CONNECT to an intercepted host: answers 200, then continues on the same socket as the TLS
+    // server for host with `tls` (a minted certificate); requests that follow are decrypted and
+    // parsed as before. False (and the connection closes) when the socket cannot do TLS.
+    bool startServerTls(const QSslConfiguration &tls, const QString &host, quint16 port,
+                        QString *error);
+    // Non-empty on a connection whose TLS Airlock terminated: the host the client asked for.
+    const QString &interceptedHost() const { return m_interceptedHost; }
+    quint16 interceptedPort() const { return m_interceptedPort; }
+    // The current response is the last on this connection.
+    void closeAfterResponse() { m_closeAfterResponse = true; }
 
 Q_SIGNALS:
     void closed();
@@ -78,6 +92,7 @@ private:
     void responseDone();
     void writeRaw(QByteArrayView data);
     void closeSoon();
+    void onTlsError(QAbstractSocket::SocketError error);
 
     std::unique_ptr<QTcpSocket> m_socket;
     Limits m_limits;
@@ -109,6 +124,10 @@ private:
     bool m_responseActive = false;
     bool m_closing = false;
     bool m_drainWanted = false;
+    QString m_interceptedHost;
+    quint16 m_interceptedPort = 0;
+    bool m_tlsHandshaking = false;
+    bool m_disconnectHandled = false;
 };
 
 }  // namespace airlock

@@ -15,6 +15,7 @@ class LedgerWriter;
 class ProviderKeys;
 class AttributionService;
 class PolicyEngine;
+class Router;
 
 struct ProxyContext {
     Config config;
@@ -29,6 +30,7 @@ struct ProxyContext {
     PolicyEngine *policy = nullptr;  // nullptr: no governance configured, everything is allowed
     Metrics metrics;
     EventBus *events = nullptr;
+    Router *router = nullptr;  // config "routes" (core/routing); nullptr: nothing is routed
 
     QString ledgerPath() const { return dataDir + QStringLiteral("/usage.db"); }
 };

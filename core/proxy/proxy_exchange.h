@@ -1,5 +1,6 @@
-// One proxied AI request: inspect the body, pick the provider, forward it over a pooled upstream
-// connection, stream the answer back event by event, account tokens and cost, and record it.
+// One proxied AI request: inspect the body, pick the provider (or a route's target, retrying and
+// translating formats as needed), forward it over a pooled upstream connection, stream the answer
+// back event by event, account tokens and cost, and record it.
 #pragma once
 
 #include "core/http/sse_framer.h"
@@ -7,11 +8,14 @@
 #include "core/providers/endpoint.h"
 #include "core/providers/error_body.h"
 #include "core/providers/request_inspector.h"
+#include "core/providers/translate_wire.h"
 #include "core/providers/usage_accumulator.h"
 #include "core/proxy/client_connection.h"
 #include "core/proxy/proxy_context.h"
+#include "core/routing/router.h"
 #include "core/store/usage_record.h"
 
+#include <memory>
 #include <optional>
 
 namespace airlock {
@@ -35,6 +39,16 @@ private:
     void forward();
     void applyPolicy();
     void route();
+    // Routed requests: start the next attempt on the target the route's strategy picks.
+    void nextAttempt();
+    // Before anything reached the client: may another attempt start (attempts, deadline, targets)?
+    bool mayRetry() const;
+    void retryAfterFailure(qint64 retryAfterMs);
+    bool prepareTarget(const RouteTarget &target, const ProviderConfig *provider, QString *error);
+    void sendUpstreamHead(const HttpResponseHead &upstream, qint64 length,
+                          const QByteArray &contentType = {});
+    void attemptSucceeded();
+    void attemptFailed(qint64 retryAfterMs = 0);
     void sendToUpstream(bool freshConnection);
     QByteArray buildUpstreamRequest(QString *error);
     void reject(ErrorKind kind, const QString &message, const QString &outcome,
@@ -50,12 +64,36 @@ private:
     EndpointMatch m_match;
     RequestInfo m_info;
     const ProviderConfig *m_provider = nullptr;
+    bool m_namedProvider = false;  // the path named a provider: no routing
+    // Routing state (m_route null: not routed, today's single-provider path).
+    Router::RouteState *m_route = nullptr;
+    int m_targetIndex = -1;
+    bool m_attemptOpen = false;  // the router counts the current attempt as in flight
+    quint64 m_triedMask = 0;
+    quint64 m_unusableMask = 0;  // targets that cannot take this request (format, missing key)
+    QString m_skipReason;
+    bool m_skipForKey = false;
+    bool m_keyMissing = false;  // the last prepareTarget() failed for want of a key
+    int m_attempts = 0;
+    qint64 m_routeStartNs = 0;
+    qint64 m_attemptStartNs = 0;
+    qint64 m_upstreamHeadNs = 0;
+    qint64 m_upstreamRetryAfterMs = 0;  // the answer's Retry-After, for cooling the target down
+    QByteArray m_hashInput;
+    QByteArray m_targetModel;
+    QByteArray m_forwardBody;  // body sent upstream (model rewritten or translated)
+    QByteArray m_forwardPath;  // path sent upstream
+    WireFormat m_targetFormat = WireFormat::Unknown;
+    bool m_translating = false;
+    bool m_holdBody = false;  // translated JSON or error body: collected, converted at the end
+    HttpResponseHead m_heldHead;
+    std::unique_ptr<StreamTranslator> m_translator;
     UpstreamConnection *m_upstream = nullptr;
     std::optional<UsageAccumulator> m_usage;
     SseFramer m_framer;
     UsageRecord m_record;
     QByteArray m_upstreamRequest;
-    QByteArray m_capture;       // non-streamed response body kept for usage parsing
+    QByteArray m_capture;  // non-streamed response body kept for usage parsing
     bool m_captureOverflow = false;
     bool m_sse = false;
     bool m_injectedUsage = false;
