@@ -13,6 +13,9 @@ cmake --build "$build" --parallel "$jobs"
 
 echo "== npm packages for the end-to-end tests"
 (cd "$root/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
+# The coding agents themselves (Claude Code, Codex CLI, Gemini CLI) for the agents_* tests.
+(cd "$root/tests/e2e/agents" && npm ci --no-audit --no-fund --loglevel=error)
+export AIRLOCK_REQUIRE_AGENTS=1
 
 # A fresh HOME per run: the keyring, config and data dirs of the tests never touch the user's.
 test_home=$(mktemp -d /tmp/airlock-test-home.XXXXXX)

@@ -40,13 +40,14 @@ after(async () => {
 });
 
 // Runs an agent with a fresh HOME so nothing of the machine's own set-up leaks in.
-function runAgent(name, args, env) {
+function runAgent(name, args, env, stdin) {
     return new Promise((resolve, reject) => {
         const child = spawn(path.join(BIN, name), args, {
             cwd: tmp,
             env: { PATH: process.env.PATH, HOME: path.join(tmp, `home-${name}`), ...env },
-            stdio: ['ignore', 'pipe', 'pipe'],
+            stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
         });
+        if (stdin !== undefined) child.stdin.end(stdin);
         let out = '';
         let err = '';
         child.stdout.on('data', (d) => { out += d; });
@@ -105,10 +106,10 @@ test('Codex CLI answers through airlockd (Responses API over SSE) and is attribu
     await mkdir(path.join(tmp, 'home-codex'), { recursive: true });
     await writeFile(path.join(codexHome, 'config.toml'),
         `model = "gpt-5-codex"\nopenai_base_url = "${daemon.url}/v1"\n`);
-    const r = await runAgent('codex', ['exec', '--skip-git-repo-check', 'say hi'], {
-        CODEX_HOME: codexHome,
-        OPENAI_API_KEY: 'sk-e2e',
-    });
+    // Codex 0.169 sends an API key only after a login (kept in CODEX_HOME/auth.json).
+    const login = await runAgent('codex', ['login', '--with-api-key'], { CODEX_HOME: codexHome }, 'sk-e2e');
+    assert.equal(login.code, 0, `codex login failed: ${login.err}`);
+    const r = await runAgent('codex', ['exec', '--skip-git-repo-check', 'say hi'], { CODEX_HOME: codexHome });
     assert.equal(r.code, 0, `codex failed: ${(r.out + r.err).slice(-2000)}`);
     assert.match(r.out + r.err, new RegExp(outputText()));
     const rows = await pollUntil(async () => {

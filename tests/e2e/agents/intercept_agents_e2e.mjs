@@ -18,6 +18,11 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BIN = path.join(HERE, 'node_modules', '.bin');
 const AGENT_TIMEOUT_MS = 120_000;
 if (!existsSync(path.join(BIN, 'claude')) || !existsSync(path.join(BIN, 'codex'))) {
+    // tests/run_all.sh installs the agents and sets this: there a missing install is a failure.
+    if (process.env.AIRLOCK_REQUIRE_AGENTS === '1') {
+        console.error(`the coding agents are not installed in ${HERE} (npm ci failed?)`);
+        process.exit(1);
+    }
     console.log(`# SKIP: the coding agents are not installed; run \`npm ci\` in ${HERE} to run this test`);
     process.exit(0);
 }
