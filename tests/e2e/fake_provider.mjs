@@ -595,8 +595,27 @@ function geminiMaxTokens(body) {
     return body.generationConfig?.maxOutputTokens ?? body.generation_config?.max_output_tokens;
 }
 
+// Structured output: a request with a response schema (Gemini CLI's routing classifier asks for
+// one) gets the smallest JSON value that satisfies it, as one text part.
+function valueForSchema(schema) {
+    if (!schema || typeof schema !== 'object') return null;
+    if (Array.isArray(schema.enum) && schema.enum.length) return schema.enum[0];
+    const type = String(schema.type ?? '').toLowerCase();
+    if (type === 'object' || schema.properties) {
+        const out = {};
+        for (const [k, v] of Object.entries(schema.properties ?? {})) out[k] = valueForSchema(v);
+        return out;
+    }
+    if (type === 'array') return [];
+    if (type === 'integer' || type === 'number') return schema.minimum ?? 1;
+    if (type === 'boolean') return false;
+    return 'fake';
+}
+
 function geminiAnswer(req, body, route, url) {
     const plan = usagePlan(req, body, geminiMaxTokens(body));
+    const schema = body.generationConfig?.responseJsonSchema ?? body.generationConfig?.responseSchema;
+    if (schema) plan.deltas = [JSON.stringify(valueForSchema(schema))];
     const modelVersion = route.model;
     const responseId = randomBase62(22);
     const finishReason = plan.truncated ? 'MAX_TOKENS' : 'STOP';

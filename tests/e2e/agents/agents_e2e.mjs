@@ -112,10 +112,14 @@ test('Codex CLI answers through airlockd (Responses API over SSE) and is attribu
     const r = await runAgent('codex', ['exec', '--skip-git-repo-check', 'say hi'], { CODEX_HOME: codexHome });
     assert.equal(r.code, 0, `codex failed: ${(r.out + r.err).slice(-2000)}`);
     assert.match(r.out + r.err, new RegExp(outputText()));
+    let seen = [];
     const rows = await pollUntil(async () => {
-        const x = (await ledgerRequests(path.join(tmp, 'data'), 1000)).filter((row) => row.app.startsWith('codex'));
+        seen = await ledgerRequests(path.join(tmp, 'data'), 1000);
+        const x = seen.filter((row) => row.app.startsWith('codex'));
         return x.some((row) => row.outcome === 'ok') ? x : null;
-    }, { what: 'an ok ledger row for codex', timeoutMs: 10000 });
+    }, { what: 'an ok ledger row for codex', timeoutMs: 10000 }).catch((e) => {
+        throw new Error(`${e.message}; ledger: ${JSON.stringify(seen.map((r) => [r.app, r.pid, r.endpoint, r.status, r.outcome]))}`);
+    });
     const ok = rows.filter((x) => x.outcome === 'ok');
     assert.ok(ok.every((x) => x.provider === 'openai' && x.input_tokens > 0 && x.output_tokens > 0), JSON.stringify(ok));
 });
