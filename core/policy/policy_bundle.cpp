@@ -61,13 +61,18 @@ bool readScope(const QJsonObject &o, const QString &path, bool *device, QStringL
     return true;
 }
 
+// Limits, sizes and versions above this are refused: beyond it a double no longer holds every
+// integer, and converting it to qint64 would be undefined (found by fuzz_policy_bundle).
+constexpr double kMaxLimitValue = 1e15;
+
 bool readPositive(const QJsonObject &o, const char *key, const QString &path, double *out,
                   QString *error) {
     if (!o.contains(QLatin1String(key))) return true;
     const QJsonValue v = o.value(QLatin1String(key));
-    if (!v.isDouble() || v.toDouble() <= 0)
+    // The upper bound keeps every limit exactly representable (and convertible) as an integer.
+    if (!v.isDouble() || v.toDouble() <= 0 || v.toDouble() > kMaxLimitValue)
         return fail(error, path + QLatin1Char('.') + QLatin1String(key),
-                    QStringLiteral("must be a number > 0"));
+                    QStringLiteral("must be a number > 0 and at most 1e15"));
     *out = v.toDouble();
     return true;
 }
@@ -331,7 +336,7 @@ bool parsePolicyBundle(const QJsonObject &json, PolicyBundle *out, QString *erro
     PolicyBundle b;
     b.json = json;
     const QJsonValue version = json.value(QLatin1String("version"));
-    if (!version.isDouble() || version.toDouble() < 1 ||
+    if (!version.isDouble() || version.toDouble() < 1 || version.toDouble() > kMaxLimitValue ||
         version.toDouble() != double(qint64(version.toDouble())))
         return fail(error, QStringLiteral("version"), QStringLiteral("must be an integer >= 1"));
     b.version = qint64(version.toDouble());
