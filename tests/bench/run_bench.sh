@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Airlock benchmark: the same workloads measured three ways in one run — direct to the upstream,
-# through airlockd (realistic profile: attribution, ledger, and the policy in
-# tests/bench/profile/ when governance is built in), and through a peer gateway (Portkey's
+# through airlockd (realistic profile: attribution, ledger, and a signed policy with every
+# guardrail on; BENCH_NO_POLICY=1 leaves the policy out), and through a peer gateway (Portkey's
 # open-source gateway from npm) — and printed as ratios to direct, with the peer beside us.
 #   tests/bench/run_bench.sh [BUILD_DIR]     (build first: tests/run_all.sh or cmake --build)
 # Needs: nginx, wrk, node/npm, curl (installer/deps.sh --bench installs them).
@@ -46,6 +46,7 @@ http {
   keepalive_requests 1000000;
   server {
     listen 127.0.0.1:$nginx_port;
+    location = /bundle.json { root $work/nginx/html; }
     location / { default_type application/json; return 200 '$json'; }
   }
 }
@@ -62,18 +63,43 @@ start_fake() {  # name, flags -> sets fake_port
 start_fake paced --chunks 20 --chunk-delay-ms 10; paced_port=$fake_port
 start_fake long --chunks 1000000 --chunk-delay-ms 1000; long_port=$fake_port
 
+# --- the realistic profile: a signed policy bundle (served by the same nginx) with every
+# guardrail detector on, model rules and budgets; attribution and the ledger are always on.
+ctl="$build/app/airlockctl/airlockctl"
+mkdir -p "$work/nginx/html" "$work/keys"
+"$ctl" policy keygen --out "$work/keys" >/dev/null
+cat > "$work/bundle.json" <<'BUNDLE'
+{"version": 1, "issued_at": "2026-01-01T00:00:00Z", "expires_at": "2099-01-01T00:00:00Z",
+ "profiles": {"default": {"mode": "enforce", "fail_mode": "closed",
+   "models": {"allow": ["gpt-4o*", "gpt-4.1*", "claude-*"], "deny": ["*-preview"], "max_tokens": 4096},
+   "budgets": [{"period": "day", "usd": 1000000, "warn_at": 0.9}, {"period": "month", "tokens": 100000000000, "scope": "device"}],
+   "guardrails": {"detectors": {"email": "redact", "phone": "redact", "credit_card": "block", "us_ssn": "block",
+                                "iban": "block", "ip_address": "warn", "api_key": "block", "private_key": "block", "jwt": "redact"},
+                  "patterns": [{"name": "project-x", "regex": "PROJECT-X-[0-9]+", "action": "block"}]}}}}
+BUNDLE
+"$ctl" policy sign --key "$work/keys/policy-signing.key" "$work/bundle.json" > "$work/nginx/html/bundle.json"
+# nginx's workers may run as another user (root starts them as nobody): let them read the bundle.
+chmod a+rx "$work" "$work/nginx" "$work/nginx/html"; chmod a+r "$work/nginx/html/bundle.json"
+cat > "$work/managed.json" <<MANAGED
+{"policy": {"url": "http://127.0.0.1:$nginx_port/bundle.json", "trusted_keys": ["$work/keys/policy-signing.pub"], "poll_seconds": 3600}}
+MANAGED
+profile="attribution + ledger + signed policy (9 guardrail detectors + 1 pattern, model rules, budgets)"
+[ "${BENCH_NO_POLICY:-0}" = 1 ] && { echo '{}' > "$work/managed.json"; profile="attribution + ledger"; }
+
 # --- airlockd: started against an upstream (origin), realistic profile
 airlock_port=$(free_port)
 start_airlock() {  # upstream port -> sets airlock_pid, airlock_startup_ms
-  local cfg=() t0
-  [ -f "$root/tests/bench/profile/config.json" ] && cfg=(--config "$root/tests/bench/profile/config.json")
+  local t0
   t0=$(date +%s%N)
-  AIRLOCK_MANAGED_CONFIG="${AIRLOCK_BENCH_MANAGED:-$work/none.json}" \
+  AIRLOCK_MANAGED_CONFIG="$work/managed.json" \
     "$daemon" --listen "127.0.0.1:$airlock_port" --data-dir "$work/airlock-data" \
-    --upstream "openai=http://127.0.0.1:$1" "${cfg[@]}" 2>>"$work/airlockd.log" &
+    --upstream "openai=http://127.0.0.1:$1" 2>>"$work/airlockd.log" &
   airlock_pid=$!; pids+=("$airlock_pid")
   wait_http "http://127.0.0.1:$airlock_port/healthz"
   airlock_startup_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  if [ "${BENCH_NO_POLICY:-0}" != 1 ]; then  # the bundle must be in force before measuring
+    AIRLOCK_MANAGED_CONFIG="$work/managed.json" "$ctl" --data-dir "$work/airlock-data" policy sync >/dev/null
+  fi
 }
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
@@ -175,8 +201,6 @@ peer_args "$long_port"
 hold "$peer_pid" "$peer_port" "${peer_hdr[@]}"; P_RSS_STREAMS=$held_rss; P_STARTED=$held_started
 
 # --- report
-profile="attribution + ledger"
-[ -f "$root/tests/bench/profile/config.json" ] && profile="attribution + ledger + $(node -e 'const c=require(process.argv[1]);console.log(c._bench_profile||"config profile")' "$root/tests/bench/profile/config.json")"
 cat <<OUT
 ### Benchmark $(date -u +%Y-%m-%d) — $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), Debian $(cut -d. -f1 /etc/debian_version)
 
