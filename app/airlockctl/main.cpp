@@ -1,6 +1,7 @@
 // airlockctl: the Airlock command line. Talks to airlockd through its local API; usage and
 // requests fall back to reading the ledger directly when no daemon is running.
 #include "api_client.h"
+#include "commands_pause.h"
 #include "commands_policy.h"
 #include "table_printer.h"
 #include "commands_setup.h"
@@ -343,12 +344,15 @@ int main(int argc, char **argv)
     cli.parser.setApplicationDescription(cli.parser.applicationDescription() + QLatin1Char('\n') + QLatin1String(kInterceptionHelp));
     cli.parser.setApplicationDescription(cli.parser.applicationDescription() + QLatin1Char('\n') +
                                          QLatin1String(kPolicyCommandsHelp));
+    cli.parser.setApplicationDescription(cli.parser.applicationDescription() + QLatin1Char('\n') +
+                                         QLatin1String(kPauseCommandsHelp));
     cli.parser.addVersionOption();
     cli.parser.addOptions({cli.dataDir, cli.json, cli.groupBy, cli.from, cli.to, cli.since, cli.app,
                            cli.outcome, cli.limit, cli.offset, cli.fromEnv});
     cli.parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("status, usage, requests or keys"));
     if (int rc = 0; !app.arguments().contains(QLatin1String("--help")) && runInterceptionCommand(app.arguments(), &rc)) return rc;
     if (const int rc = runPolicyCommand(app.arguments().mid(1)); rc >= 0) return rc;
+    if (const int rc = runPauseCommand(app.arguments().mid(1)); rc >= 0) return rc;
     cli.parser.process(app);
     const QStringList args = cli.parser.positionalArguments();
     const QString cmd = args.value(0);

@@ -2,6 +2,7 @@
 
 #include "core/api/provider_routes.h"
 #include "core/api/policy_routes.h"
+#include "core/api/pause_routes.h"
 #include "core/http/upstream_pool.h"
 #include "core/proxy/provider_keys.h"
 #include "core/store/ledger_reader.h"
@@ -94,6 +95,7 @@ void LocalApiHandler::start(const HttpRequestHead &head, QByteArray body)
         return;
     }
     if (servePolicyRoute(m_ctx, m_conn, head, this)) return;
+    if (servePauseRoute(m_ctx, m_conn, head, body)) return;
     const QUrlQuery query(QString::fromUtf8(head.query()));
     if (path == "/airlock/v1/status" && head.method == "GET") {
         serveStatus();
@@ -203,6 +205,8 @@ void LocalApiHandler::serveStatus()
                       {QStringLiteral("ledger_rows_dropped"), m_ctx->ledger ? m_ctx->ledger->droppedRows() : 0},
                       {QStringLiteral("outbound_proxy"), m_ctx->pool->outboundProxy().describe()},
                       {QStringLiteral("providers"), providers},
+                      {QStringLiteral("paused"), pauseStatusJson(m_ctx).value(QLatin1String("paused"))},
+                      {QStringLiteral("paused_until"), pauseStatusJson(m_ctx).value(QLatin1String("paused_until"))},
                   });
 }
 

@@ -5,10 +5,12 @@
 #include "core/policy/governance.h"
 #include "core/policy/policy_config.h"
 #include "core/proxy/attribution_service.h"
+#include "core/proxy/interception_pause.h"
 #include "core/proxy/provider_keys.h"
 #include "core/proxy/proxy_server.h"
 #include "core/routing/router.h"
 #include "core/store/ledger_writer.h"
+#include "core/store/response_cache.h"
 #include "platform/process_resolver.h"
 
 #include <QDateTime>
@@ -46,6 +48,8 @@ struct Daemon::Impl {
     std::unique_ptr<EventBus> events;
     std::unique_ptr<Router> router;
     std::unique_ptr<Governance> governance;  // nullptr: neither policy nor usage_upload configured
+    std::unique_ptr<ResponseCache> responseCache;
+    std::unique_ptr<InterceptionPause> pause;  // in memory only: a restart ends a pause
     std::unique_ptr<ProxyServer> server;
     bool running = false;
 };
@@ -100,6 +104,17 @@ bool Daemon::start(const DaemonOptions &options, QString *error)
         return false;
     }
     ctx.policy = d->governance ? d->governance->engine() : nullptr;
+    if (ctx.policy) {
+        // Only a policy profile can turn caching on; a cache that cannot open is a warning.
+        d->responseCache = std::make_unique<ResponseCache>();
+        QString cacheError;
+        if (d->responseCache->open(ctx.responseCachePath(), &cacheError))
+            ctx.responseCache = d->responseCache.get();
+        else
+            qWarning("airlockd: response cache disabled: %s", qPrintable(cacheError));
+    }
+    d->pause = std::make_unique<InterceptionPause>(ctx.policy, ctx.events);
+    ctx.pause = d->pause.get();
 
     d->server = std::make_unique<ProxyServer>(&ctx);
     if (!d->server->listenOn(ctx.config.listenAddress, ctx.config.listenPort, error)) return false;

@@ -272,13 +272,40 @@ bool applyProfileKeys(const QJsonObject &o, const QString &path, Profile *p, QSt
         } else if (k == QLatin1String("cache")) {
             if (!it.value().isObject()) return fail(error, kp, QStringLiteral("must be an object"));
             p->cache = it.value().toObject();
+            // {} turns an inherited cache off; otherwise ttl_seconds is required.
+            for (auto c = p->cache.begin(); c != p->cache.end(); ++c) {
+                const QString ck = kp + QLatin1Char('.') + c.key();
+                const double n = c.value().toDouble(-1);
+                if (c.key() == QLatin1String("ttl_seconds") ||
+                    c.key() == QLatin1String("max_bytes")) {
+                    if (!c.value().isDouble() || n < 1 || n > kMaxLimitValue ||
+                        n != double(qint64(n)))
+                        return fail(error, ck, QStringLiteral("must be a positive integer"));
+                } else if (c.key() == QLatin1String("scope")) {
+                    if (c.value() != QLatin1String("device") && c.value() != QLatin1String("app"))
+                        return fail(error, ck, QStringLiteral("must be device or app"));
+                } else {
+                    return fail(error, ck,
+                                QStringLiteral("unknown key (ttl_seconds, max_bytes, scope)"));
+                }
+            }
+            if (!p->cache.isEmpty() && !p->cache.contains(QLatin1String("ttl_seconds")))
+                return fail(error, kp, QStringLiteral("ttl_seconds is required"));
+        } else if (k == QLatin1String("allow_pause_minutes")) {
+            const double v = it.value().toDouble(-1);
+            if (!it.value().isDouble() || v < 0 || v > kMaxAllowPauseMinutes ||
+                v != double(qint64(v)))
+                return fail(error, kp,
+                            QStringLiteral("must be a whole number of minutes, 0..%1")
+                                .arg(kMaxAllowPauseMinutes));
+            p->allowPauseMinutes = int(v);
         } else if (k == QLatin1String("apps") || k == QLatin1String("description")) {
             // apps: handled by the caller; description: free text for admins
         } else {
             return fail(
                 error, kp,
                 QStringLiteral("unknown key (mode, fail_mode, models, budgets, rate_limits, "
-                               "guardrails, cache, apps, description)"));
+                               "guardrails, cache, allow_pause_minutes, apps, description)"));
         }
     }
     return true;
@@ -445,6 +472,7 @@ QJsonObject examplePolicyBundle() {
                                    "email": "redact", "phone": "redact", "ip_address": "warn"},
                      "patterns": [{"name": "project-x", "regex": "PROJECT-X-[0-9]+", "action": "block"}]},
       "cache": {"ttl_seconds": 3600, "max_bytes": 268435456},
+      "allow_pause_minutes": 30,
       "apps": {"curl": {"models": {"allow": ["gpt-4o-mini"]}, "rate_limits": [{"rpm": 5}]}}
     },
     "engineering": {

@@ -53,6 +53,9 @@ struct GuardrailRules {
     bool isEmpty() const { return detectors.isEmpty() && patterns.isEmpty(); }
 };
 
+// The longest pause a profile may allow (allow_pause_minutes): a working day and then some.
+constexpr int kMaxAllowPauseMinutes = 1440;
+
 struct Profile {
     QString name;
     PolicyMode mode = PolicyMode::Enforce;
@@ -62,6 +65,9 @@ struct Profile {
     QList<RateLimitRule> rateLimits;
     GuardrailRules guardrails;
     QJsonObject cache;
+    // How long this device may pause TLS interception from the tray or `airlockctl pause`
+    // (0: never; the device profile's value counts, not an app override).
+    int allowPauseMinutes = 0;
 };
 
 struct PolicyBundle {

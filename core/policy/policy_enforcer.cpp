@@ -7,9 +7,15 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 
+#include <algorithm>
+
 namespace airlock {
 
 namespace {
+
+constexpr int kMaxCacheTtlSeconds = 30 * 24 * 3600;
+constexpr qint64 kDefaultCacheBytes = 64LL * 1024 * 1024;
+constexpr qint64 kMaxCacheBytes = 64LL * 1024 * 1024 * 1024;
 
 QString iso(const QDateTime &t) {
     return t.isValid() ? t.toUTC().toString(Qt::ISODate) : QString();
@@ -40,6 +46,18 @@ PolicyVerdict refusal(ErrorKind kind, const QString &message, const QByteArray &
     v.outcome = outcome;
     v.rule = rule;
     return v;
+}
+
+// The profile's "cache" object: {"ttl_seconds": N, "max_bytes": N, "scope": "device"|"app"}.
+void applyCacheRules(const QJsonObject &cache, PolicyVerdict *verdict) {
+    if (cache.isEmpty()) return;
+    const double ttl = cache.value(QLatin1String("ttl_seconds")).toDouble(0);
+    if (ttl < 1) return;
+    const double maxBytes = cache.value(QLatin1String("max_bytes")).toDouble(0);
+    verdict->cacheTtlSeconds = int(std::min(ttl, double(kMaxCacheTtlSeconds)));
+    verdict->cacheMaxBytes =
+        maxBytes >= 1 ? qint64(std::min(maxBytes, double(kMaxCacheBytes))) : kDefaultCacheBytes;
+    verdict->cachePerApp = cache.value(QLatin1String("scope")).toString() == QLatin1String("app");
 }
 
 }  // namespace
@@ -412,13 +430,18 @@ PolicyVerdict PolicyEnforcer::decide(PolicyInput &input) {
     if (!monitorRules.isEmpty())
         verdict.rule = (monitor ? QStringLiteral("monitor:") : QString()) +
                        monitorRules.join(QLatin1Char(','));
+    applyCacheRules(profile->cache, &verdict);
     return verdict;
 }
 
 void PolicyEnforcer::settle(const QByteArray &requestId, const UsageRecord &record) {
-    const qint64 tokens = record.inputTokens + record.outputTokens;
+    // An answer replayed from the response cache cost nothing: it releases its reservation and
+    // spends no budget (its tokens stay in the ledger row for the record).
+    const bool cacheHit = record.rule.split(QLatin1Char(',')).contains(QLatin1String("cache:hit"));
+    const qint64 tokens = cacheHit ? 0 : record.inputTokens + record.outputTokens;
     m_rates.release(requestId, tokens);
-    m_budgets.settle(requestId, record.tsMs, record.app, record.model, record.costUsd, tokens);
+    m_budgets.settle(requestId, record.tsMs, record.app, record.model,
+                     cacheHit ? 0.0 : record.costUsd, tokens);
     if (m_settleHook) m_settleHook(record);
 }
 

@@ -41,6 +41,9 @@ public:
     QString state() const;
     QJsonObject statusJson() const;
     QJsonObject budgetsJson() const;
+    // The device's own profile (no app override) of the bundle held, expired or not; nullptr
+    // without a bundle. Device-wide settings such as allow_pause_minutes come from here.
+    const Profile *deviceProfile() const { return profileFor(QString()); }
 
     BudgetBook &budgets() { return m_budgets; }
     using SyncDone = std::function<void(bool ok, qint64 version, const QString &error)>;

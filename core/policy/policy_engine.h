@@ -44,6 +44,10 @@ struct PolicyVerdict {
     QString rule;
     bool bodyRewritten = false;     // re-inspect model/stream/max_tokens
     QList<QPair<QByteArray, QByteArray>> responseHeaders;  // e.g. x-airlock-budget-warning
+    // The profile's response cache ("cache" key); ttl 0: caching is off for this request.
+    int cacheTtlSeconds = 0;
+    qint64 cacheMaxBytes = 0;
+    bool cachePerApp = false;  // "scope": "app"; default shared by the device
 };
 
 class PolicyEngine {

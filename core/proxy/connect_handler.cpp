@@ -4,6 +4,7 @@
 #include "core/http/upstream_pool.h"
 #include "core/providers/error_body.h"
 #include "core/proxy/connect_tunnel.h"
+#include "core/proxy/interception_pause.h"
 #include "core/proxy/proxy_server.h"
 #include "core/tls/intercept_hosts.h"
 
@@ -77,7 +78,9 @@ void ConnectHandler::start(const HttpRequestHead &head, QByteArray body) {
                       .arg(QString::fromLatin1(head.target.left(200))));
         return;
     }
-    if (m_server->intercepts(m_host)) {
+    // A user pause (policy permitting) turns AI hosts into blind tunnels like any other host.
+    const bool paused = m_ctx->pause && m_ctx->pause->isPaused();
+    if (!paused && m_server->intercepts(m_host)) {
         QSslConfiguration tls;
         QString error;
         if (!m_server->tlsConfigurationFor(m_host, &tls, &error)) {

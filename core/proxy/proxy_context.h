@@ -16,6 +16,8 @@ class ProviderKeys;
 class AttributionService;
 class PolicyEngine;
 class Router;
+class ResponseCache;
+class InterceptionPause;
 
 struct ProxyContext {
     Config config;
@@ -31,8 +33,11 @@ struct ProxyContext {
     Metrics metrics;
     EventBus *events = nullptr;
     Router *router = nullptr;  // config "routes" (core/routing); nullptr: nothing is routed
+    ResponseCache *responseCache = nullptr;  // cache.db; used when a profile has a "cache" key
+    InterceptionPause *pause = nullptr;  // user pause of TLS interception; nullptr: never paused
 
     QString ledgerPath() const { return dataDir + QStringLiteral("/usage.db"); }
+    QString responseCachePath() const { return dataDir + QStringLiteral("/cache.db"); }
 };
 
 QByteArray newRequestId();

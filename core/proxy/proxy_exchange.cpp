@@ -6,6 +6,7 @@
 #include "core/proxy/attribution_service.h"
 #include "core/proxy/provider_keys.h"
 #include "core/store/ledger_writer.h"
+#include "core/store/response_cache.h"
 
 #include <QDateTime>
 #include <QRandomGenerator>
@@ -45,6 +46,22 @@ bool accountedKind(EndpointKind kind) {
 
 double msBetween(qint64 fromNs, qint64 toNs) {
     return double(toNs - fromNs) / 1e6;
+}
+
+// A cache lookup slower than this is treated as a miss: the request must not wait on the disk.
+constexpr int kCacheLookupTimeoutMs = 10;
+
+// Answers worth caching: the accounted, non-streamed kinds.
+bool cacheableKind(EndpointKind kind) {
+    return kind == EndpointKind::ChatCompletions || kind == EndpointKind::Completions ||
+           kind == EndpointKind::Responses || kind == EndpointKind::Embeddings ||
+           kind == EndpointKind::Messages || kind == EndpointKind::GenerateContent;
+}
+
+// The client asked for a fresh answer (Cache-Control: no-cache / no-store, Pragma: no-cache).
+bool clientRefusesCache(const HttpHeaders &headers) {
+    return headers.hasToken("cache-control", "no-cache") ||
+           headers.hasToken("cache-control", "no-store") || headers.hasToken("pragma", "no-cache");
 }
 
 // Longest Retry-After we honour for cooling a target down.
@@ -206,8 +223,82 @@ void ProxyExchange::applyPolicy() {
             self->m_record.model = QString::fromUtf8(self->m_info.model.left(200));
             self->m_record.bytesIn = self->m_body.size();
         }
+        self->consultCache(verdict);
+    });
+}
+
+void ProxyExchange::consultCache(const PolicyVerdict &verdict) {
+    if (!m_ctx->responseCache || verdict.cacheTtlSeconds <= 0) {
+        route();
+        return;
+    }
+    m_cacheState = CacheState::Bypass;
+    if (!cacheableKind(m_match.kind) || m_info.stream || m_head.method != "POST" ||
+        clientRefusesCache(m_head.headers)) {
+        route();
+        return;
+    }
+    m_cacheTtlSeconds = verdict.cacheTtlSeconds;
+    m_cacheMaxBytes = verdict.cacheMaxBytes;
+    m_cacheBucket = verdict.profile;
+    CacheKeyInput k;
+    k.provider = m_provider->name;
+    k.format = wireFormatName(m_match.format);
+    k.method = m_head.method;
+    k.path = m_match.upstreamPath;
+    k.body = m_body;
+    if (verdict.cachePerApp) k.app = m_record.app;
+    m_cacheKey = ResponseCacheStore::key(k);
+    m_cacheState = CacheState::Miss;
+    m_cachePending = true;
+    QPointer<ProxyExchange> self(this);
+    m_ctx->responseCache->lookup(m_cacheKey, this, [self](std::optional<CachedResponse> hit) {
+        if (!self || !self->m_cachePending) return;
+        self->m_cachePending = false;
+        if (hit && hit->status >= 200 && hit->status < 300)
+            self->serveFromCache(*hit);
+        else
+            self->route();
+    });
+    QTimer::singleShot(kCacheLookupTimeoutMs, this, [self] {
+        if (!self || !self->m_cachePending) return;
+        self->m_cachePending = false;
         self->route();
     });
+}
+
+void ProxyExchange::serveFromCache(const CachedResponse &cached) {
+    m_cacheState = CacheState::Hit;
+    m_record.rule = m_record.rule.isEmpty() ? QStringLiteral("cache:hit")
+                                            : m_record.rule + QStringLiteral(",cache:hit");
+    m_record.status = cached.status;
+    m_usage->addJsonBody(cached.body);
+    HttpHeaders h;
+    for (const auto &[name, value] : cached.headers) h.add(name, value);
+    const HttpHeaders ours = airlockHeaders();
+    for (const auto &[name, value] : ours.entries()) h.add(name, value);
+    m_firstByteNs = ClientConnection::nowNs();
+    m_record.bytesOut = cached.body.size();
+    finishRecord(QStringLiteral("ok"));
+    m_conn->sendComplete(cached.status, h, cached.body);
+}
+
+void ProxyExchange::storeInCache(const HttpResponseHead &upstream, const QByteArray &body,
+                                 const QByteArray &contentType) {
+    if (!m_cacheStore || !m_ctx->responseCache) return;
+    m_cacheStore = false;
+    CachedResponse r;
+    r.status = upstream.status;
+    r.body = body;
+    for (const auto &[name, value] : upstream.headers.entries()) {
+        if (!replayableCacheHeader(name)) continue;
+        if (!contentType.isEmpty() && name.compare("content-type", Qt::CaseInsensitive) == 0)
+            continue;
+        r.headers.append({name, value});
+    }
+    if (!contentType.isEmpty()) r.headers.append({"Content-Type", contentType});
+    m_ctx->responseCache->store(m_cacheKey, m_cacheBucket, std::move(r), m_cacheTtlSeconds,
+                                m_cacheMaxBytes);
 }
 
 void ProxyExchange::route() {
@@ -513,6 +604,19 @@ HttpHeaders ProxyExchange::airlockHeaders() const {
         h.add("x-airlock-attempts", QByteArray::number(m_attempts));
     }
     for (const auto &[name, value] : m_policyHeaders) h.add(name, value);
+    switch (m_cacheState) {
+        case CacheState::Off:
+            break;
+        case CacheState::Hit:
+            h.add("x-airlock-cache", "hit");
+            break;
+        case CacheState::Miss:
+            h.add("x-airlock-cache", "miss");
+            break;
+        case CacheState::Bypass:
+            h.add("x-airlock-cache", "bypass");
+            break;
+    }
     return h;
 }
 
@@ -532,6 +636,14 @@ void ProxyExchange::upstreamHead(const HttpResponseHead &upstream) {
         return;
     }
     m_sse = upstream.headers.value("content-type").toLower().startsWith("text/event-stream");
+    if (m_cacheState == CacheState::Miss) {
+        // Only a complete, non-streamed 200 is kept; anything else passes by the cache.
+        m_cacheStore = upstream.status == 200 && !m_sse;
+        if (m_cacheStore)
+            m_cacheHead = upstream;
+        else
+            m_cacheState = CacheState::Bypass;
+    }
     if (m_translating) {
         if (upstream.status < 400 && m_sse) {
             m_translator =
@@ -651,6 +763,7 @@ void ProxyExchange::upstreamComplete() {
         m_holdBody = false;
         sendUpstreamHead(m_heldHead, body.size(), "application/json");
         sendToClient(body);
+        if (!m_captureOverflow) storeInCache(m_heldHead, body, "application/json");
         m_record.status = m_upstreamStatus;
         finishRecord(
             m_upstreamStatus < 400 ? QStringLiteral("ok") : QStringLiteral("upstream_error"),
@@ -678,6 +791,7 @@ void ProxyExchange::upstreamComplete() {
         sendToClient(out);
     } else if (!m_capture.isEmpty()) {
         m_usage->addJsonBody(m_capture);
+        if (!m_captureOverflow) storeInCache(m_cacheHead, m_capture);
     }
     if (m_upstreamStatus >= 500 || m_upstreamStatus == 429)
         attemptFailed(m_upstreamRetryAfterMs);
@@ -732,6 +846,8 @@ void ProxyExchange::upstreamFailed(const UpstreamFailure &failure) {
 
 void ProxyExchange::clientGone() {
     m_policyPending = false;
+    m_cachePending = false;
+    m_cacheStore = false;
     if (m_route && m_attemptOpen) {
         m_attemptOpen = false;
         m_ctx->router->abandon(*m_route, m_targetIndex);
@@ -747,6 +863,7 @@ void ProxyExchange::clientGone() {
 
 void ProxyExchange::reject(ErrorKind kind, const QString &message, const QString &outcome,
                            const QByteArray &code, int retryAfterSeconds) {
+    if (m_cacheState == CacheState::Miss) m_cacheState = CacheState::Bypass;
     const int status = errorHttpStatus(kind);
     const QByteArray body = errorBody(m_match.format, kind, message, code);
     HttpHeaders h = airlockHeaders();
@@ -798,6 +915,7 @@ void ProxyExchange::finishRecord(const QString &outcome, const QString &error) {
         m_record.costUsd = m_ctx->prices.costUsd(priced.isEmpty() ? served : priced, u);
         if (m_record.costUsd == 0 && !served.isEmpty())
             m_record.costUsd = m_ctx->prices.costUsd(served, u);
+        if (m_cacheState == CacheState::Hit) m_record.costUsd = 0;  // no provider was paid
     }
     m_ctx->metrics.record(m_record);
     if (m_ctx->policy) m_ctx->policy->settle(m_record.id, m_record);

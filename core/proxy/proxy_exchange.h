@@ -13,12 +13,15 @@
 #include "core/proxy/client_connection.h"
 #include "core/proxy/proxy_context.h"
 #include "core/routing/router.h"
+#include "core/store/response_cache.h"
 #include "core/store/usage_record.h"
 
 #include <memory>
 #include <optional>
 
 namespace airlock {
+
+struct PolicyVerdict;
 
 class ProxyExchange : public ExchangeHandler, public UpstreamListener {
     Q_OBJECT
@@ -38,6 +41,12 @@ public:
 private:
     void forward();
     void applyPolicy();
+    // After the verdict: answer from the response cache, or go on to route() (miss, bypass, off).
+    void consultCache(const PolicyVerdict &verdict);
+    void serveFromCache(const CachedResponse &cached);
+    // A complete 200 answer of a cache miss: keep it for the next identical request.
+    void storeInCache(const HttpResponseHead &upstream, const QByteArray &body,
+                      const QByteArray &contentType = {});
     void route();
     // Routed requests: start the next attempt on the target the route's strategy picks.
     void nextAttempt();
@@ -101,6 +110,16 @@ private:
     bool m_retried = false;
     bool m_policyPending = false;
     QList<QPair<QByteArray, QByteArray>> m_policyHeaders;
+    // Response cache: Off (no cache for the profile: no header), else what x-airlock-cache says.
+    enum class CacheState { Off, Bypass, Miss, Hit };
+    CacheState m_cacheState = CacheState::Off;
+    bool m_cachePending = false;  // a lookup is out; its answer or its timeout goes on
+    bool m_cacheStore = false;    // this answer is to be stored when complete
+    QByteArray m_cacheKey;
+    HttpResponseHead m_cacheHead;
+    QString m_cacheBucket;
+    int m_cacheTtlSeconds = 0;
+    qint64 m_cacheMaxBytes = 0;
     int m_upstreamStatus = 0;
     qint64 m_startNs = 0;
     qint64 m_forwardNs = 0;

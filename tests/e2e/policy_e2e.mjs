@@ -349,3 +349,62 @@ test('monitor mode blocks nothing and records what it would have done', async ()
     assert.equal(shown.version, 2);
     assert.equal(shown.state, 'rejected');
 });
+
+test('the response cache answers an identical call without the provider (openai SDK)', async () => {
+    // Its own daemon and bundle: a cache on the shared profile would change the other tests.
+    const CACHE_BUNDLE = {
+        version: 1,
+        issued_at: '2026-01-01T00:00:00Z',
+        expires_at: '2099-01-01T00:00:00Z',
+        profiles: { default: { mode: 'enforce', cache: { ttl_seconds: 600, max_bytes: 1048576 } } },
+    };
+    const signed = await signBundle(CACHE_BUNDLE, 'cache');
+    const server = http.createServer((req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(signed);
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const dataDir = path.join(dir, 'cache');
+    await fsp.mkdir(dataDir);
+    const d = await startAirlockd({
+        dataDir,
+        upstreams: { openai: fake.url },
+        config: {
+            policy: {
+                url: `http://127.0.0.1:${server.address().port}/bundle.json`,
+                trusted_keys: [path.join(dir, 'keys', 'policy-signing.pub')],
+                poll_seconds: 3600,
+            },
+        },
+        env: { AIRLOCK_MANAGED_CONFIG: path.join(dir, 'no-managed.json') },
+    });
+    try {
+        const sync = await runCtlRaw(['--data-dir', dataDir, 'policy', 'sync']);
+        assert.equal(sync.code, 0, `${sync.stderr}${sync.stdout}\n${d.log()}`);
+        const client = new OpenAI({ apiKey: 'sk-test', baseURL: `${d.url}/v1`, maxRetries: 0 });
+        const params = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'cache me, e2e' }] };
+        const opts = { headers: { 'x-e2e-case': 'cache' } };
+        const first = await client.chat.completions.create(params, opts).withResponse();
+        assert.equal(first.response.headers.get('x-airlock-cache'), 'miss');
+        const second = await client.chat.completions.create(params, opts).withResponse();
+        assert.equal(second.response.headers.get('x-airlock-cache'), 'hit');
+        assert.deepEqual(second.data, first.data, 'the same answer, byte for byte');
+        const upstream = JSON.parse((await httpRequest(`${fake.url}/__fake/requests`)).body);
+        const list = Array.isArray(upstream) ? upstream : upstream.requests;
+        assert.equal(list.filter((q) => q.headers['x-e2e-case'] === 'cache').length, 1,
+            'the fake provider saw one request');
+        const streamed = await client.chat.completions.create({ ...params, stream: true }, opts).asResponse();
+        assert.equal(streamed.headers.get('x-airlock-cache'), 'bypass');
+        await streamed.text();
+        const hitId = second.response.headers.get('x-airlock-request-id');
+        const rows = await waitForLedgerIds(dataDir, [hitId], { limit: 10 });
+        const hit = rows.find((r) => r.id === hitId);
+        assert.equal(hit.rule, 'cache:hit');
+        assert.equal(hit.outcome, 'ok');
+        assert.equal(hit.cost_usd, 0);
+        assert.ok(hit.input_tokens > 0, 'tokens are recorded as in the cached answer');
+    } finally {
+        await d.stop();
+        server.close();
+    }
+});
