@@ -24,7 +24,8 @@ ClientSession::ClientSession(SessionOptions options, QObject *parent)
             [this](const QString &type, const QJsonObject &data) {
                 m_notifier.onNotice(type, data);
                 Q_EMIT noticeReceived(type, data);
-                if (type == QLatin1String("policy") || type == QLatin1String("health"))
+                if (type == QLatin1String("policy") || type == QLatin1String("health") ||
+                    type == QLatin1String("pause"))
                     pollStatus();
             });
     connect(&m_client, &DaemonClient::eventsConnectedChanged, this, [this](bool up) {

@@ -84,6 +84,16 @@ void Notifier::onNotice(const QString &type, const QJsonObject &data) {
             body = v.isEmpty() ? tr("The policy in force has changed.")
                                : tr("Policy version %1 is now in force.").arg(v);
         Q_EMIT notificationRaised(Kind::Policy, tr("Policy changed"), body);
+    } else if (type == QLatin1String("pause")) {
+        // The daemon says what happened ("paused for 10 minutes", "the pause ran out").
+        const bool paused =
+            data.value(QStringLiteral("state")).toString() == QLatin1String("paused");
+        QString body = data.value(QStringLiteral("message")).toString();
+        if (body.isEmpty())
+            body =
+                paused ? tr("HTTPS interception is paused.") : tr("HTTPS interception is back on.");
+        Q_EMIT notificationRaised(
+            Kind::Policy, paused ? tr("Interception paused") : tr("Interception resumed"), body);
     }
 }
 

@@ -42,6 +42,7 @@ class TestGuiModels : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    void pauseNoticesRaiseANotificationWithTheDaemonsMessage();
     void initTestCase();
     void ringKeepsNewestRowsWithinItsBound();
     void liveRowsArriveInOneInsertPerBatch();
@@ -193,6 +194,19 @@ void TestGuiModels::refusedRequestNotificationsAreRateLimitedWithACount() {
     QVERIFY2(spy.at(1).at(1).toString().contains(QStringLiteral("2 more")),
              qPrintable(spy.at(1).at(1).toString()));
     QVERIFY(spy.at(1).at(2).toString().contains(QStringLiteral("curl")));
+}
+
+void TestGuiModels::pauseNoticesRaiseANotificationWithTheDaemonsMessage() {
+    Notifier notifier;
+    QSignalSpy spy(&notifier, &Notifier::notificationRaised);
+    notifier.onNotice(QStringLiteral("pause"),
+                      QJsonObject{{QStringLiteral("state"), QStringLiteral("paused")},
+                                  {QStringLiteral("message"), QStringLiteral("paused for 10 minutes")}});
+    notifier.onNotice(QStringLiteral("pause"), QJsonObject{{QStringLiteral("state"), QStringLiteral("resumed")}});
+    QCOMPARE(spy.size(), 2);
+    QCOMPARE(spy.at(0).at(1).toString(), QStringLiteral("Interception paused"));
+    QCOMPARE(spy.at(0).at(2).toString(), QStringLiteral("paused for 10 minutes"));
+    QCOMPARE(spy.at(1).at(1).toString(), QStringLiteral("Interception resumed"));
 }
 
 void TestGuiModels::budgetNoticeTextNamesAppAndPercentage() {
