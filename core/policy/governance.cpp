@@ -87,6 +87,7 @@ std::unique_ptr<Governance> Governance::create(const QString &explicitConfigPath
         q.fromMs = fromMs;
         q.toMs = toMs;
         q.groupBy = {QStringLiteral("day"), QStringLiteral("app"), QStringLiteral("model")};
+        q.billableOnly = true;  // cache hits spent nothing (settle() counts them as $0, 0 tokens)
         const QList<UsageRow> rows = reader.usage(q, &e);
         const auto enforcer = weak.lock();
         if (!enforcer) return;

@@ -41,9 +41,11 @@ struct Filters {
     qint64 toMs = 0;
     QString app;
     QString outcome;
+    bool billableOnly = false;
 
     [[nodiscard]] QByteArray whereClause() const {
         QList<QByteArray> clauses;
+        if (billableOnly) clauses << "(rule IS NULL OR instr(rule, 'cache:hit') = 0)";
         if (fromMs > 0) clauses << "ts_ms >= :from_ms";
         if (toMs > 0) clauses << "ts_ms < :to_ms";
         if (!app.isEmpty()) clauses << "app = :app";
@@ -179,7 +181,7 @@ QList<UsageRow> LedgerReader::usage(const UsageQuery &query, QString *error) con
         "COUNT(*), TOTAL(input_tokens), TOTAL(output_tokens), TOTAL(cached_tokens), "
         "TOTAL(cost_usd), TOTAL(COALESCE(outcome, '') != 'ok'), "
         "TOTAL(outcome IN ('blocked', 'rate_limited', 'budget_exceeded')) FROM requests";
-    const Filters filters{query.fromMs, query.toMs, query.app, {}};
+    const Filters filters{query.fromMs, query.toMs, query.app, {}, query.billableOnly};
     select += filters.whereClause();
     if (!positions.isEmpty()) select += " GROUP BY " + positions;
     select += " ORDER BY TOTAL(cost_usd) DESC, COUNT(*) DESC";

@@ -18,6 +18,7 @@ struct UsageQuery {
     // Any of "app", "provider", "model", "day" (local-time YYYY-MM-DD), "format", "outcome".
     QStringList groupBy = {QStringLiteral("app"), QStringLiteral("provider"), QStringLiteral("model")};
     QString app;                // filter, empty = all
+    bool billableOnly = false;  // leave out answers served from the response cache (rule "cache:hit")
 };
 
 struct UsageRow {

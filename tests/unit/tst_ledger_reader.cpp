@@ -134,6 +134,7 @@ private slots:
     void groupsByDayInLocalTime();
     void groupsByOutcomeAndFormatOrNothing();
     void filtersUsageByTimeRangeAndApp();
+    void billableUsageLeavesOutResponseCacheHits();
     void rejectsUnknownOrRepeatedGroupByKeys();
     void listsRequestsNewestFirstWithPaging();
     void filtersRequestsByAppOutcomeAndTime();
@@ -344,6 +345,27 @@ void TestLedgerReader::filtersUsageByTimeRangeAndApp() {
     query.app = QStringLiteral("node' OR '1'='1");  // bound as a value, matches nothing
     QVERIFY(reader.usage(query, &error).isEmpty());
     QVERIFY2(error.isEmpty(), qPrintable(error));
+}
+
+void TestLedgerReader::billableUsageLeavesOutResponseCacheHits() {
+    QList<UsageRecord> records;
+    records << makeRecord("b1", kBaseTsMs, "claude", "anthropic", "m", 0.5);
+    UsageRecord hit = makeRecord("b2", kBaseTsMs + 1, "claude", "anthropic", "m", 0.0);
+    hit.rule = QStringLiteral("models:m;cache:hit");  // appended to another rule, as the cache does
+    records << hit;
+    QVERIFY(writeRecords(dbPath_, records));
+    LedgerReader reader(dbPath_);
+    QString error;
+    QVERIFY2(reader.open(&error), qPrintable(error));
+    UsageQuery query;
+    query.groupBy = {QStringLiteral("app")};
+    QCOMPARE(reader.usage(query, &error).value(0).requests, 2);
+    query.billableOnly = true;
+    const QList<UsageRow> rows = reader.usage(query, &error);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    QCOMPARE(rows.size(), 1);
+    QCOMPARE(rows[0].requests, 1);
+    QCOMPARE(rows[0].inputTokens, 100);
 }
 
 void TestLedgerReader::rejectsUnknownOrRepeatedGroupByKeys() {
