@@ -3,6 +3,7 @@
 #include "core/api/event_bus.h"
 #include "core/guard/request_guard.h"
 #include "core/policy/policy_signature.h"
+#include "core/providers/json_scan.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -21,11 +22,10 @@ QString iso(const QDateTime &t) {
     return t.isValid() ? t.toUTC().toString(Qt::ISODate) : QString();
 }
 
-const char *maxTokensField(EndpointKind kind, const QJsonObject &o) {
+const char *maxTokensField(EndpointKind kind, bool hasMaxCompletionTokens) {
     switch (kind) {
         case EndpointKind::ChatCompletions:
-            return o.contains(QLatin1String("max_completion_tokens")) ? "max_completion_tokens"
-                                                                      : "max_tokens";
+            return hasMaxCompletionTokens ? "max_completion_tokens" : "max_tokens";
         case EndpointKind::Completions:
         case EndpointKind::Messages:
             return "max_tokens";
@@ -266,18 +266,30 @@ PolicyVerdict PolicyEnforcer::decide(PolicyInput &input) {
     const ModelRules &mr = profile->models;
     if (!model.isEmpty()) {
         const auto alias = mr.aliases.constFind(QString::fromUtf8(model));
-        QJsonObject o;
+        // The alias and the max_tokens cap are byte edits of the client's JSON, not a parse and
+        // re-print: key order and every other byte stay as sent, and a 1 MB body costs one scan.
+        namespace js = json_scan;
+        QList<js::Member> members;
+        qsizetype open = -1;
         bool changed = false;
         bool parsed = false;
         if (jsonBody && input.format != WireFormat::Gemini &&
             (alias != mr.aliases.cend() || mr.maxTokens > 0)) {
-            const QJsonDocument doc = QJsonDocument::fromJson(*body);
-            parsed = doc.isObject();
-            o = doc.object();
+            open = js::skipWhitespace(*body, 0);
+            parsed = open < body->size() && body->at(open) == '{' &&
+                     js::objectMembers(*body, open, &members);
         }
-        if (alias != mr.aliases.cend() && !monitor) {
-            if (parsed && o.value(QLatin1String("model")).isString()) {
-                o.insert(QStringLiteral("model"), alias.value());
+        struct Edit {
+            qsizetype begin, end;
+            QByteArray text;
+        };
+        QList<Edit> edits;
+        if (alias != mr.aliases.cend() && !monitor && parsed) {
+            const js::Member *m = js::findMember(members, "model");
+            if (m && body->at(m->valueBegin) == '"') {
+                const QByteArray quoted =
+                    QJsonDocument(QJsonArray{alias.value()}).toJson(QJsonDocument::Compact);
+                edits.append({m->valueBegin, m->valueEnd, quoted.mid(1, quoted.size() - 2)});
                 model = alias.value().toUtf8();
                 changed = true;
             }
@@ -295,17 +307,35 @@ PolicyVerdict PolicyEnforcer::decide(PolicyInput &input) {
                 return verdict;
         }
         if (mr.maxTokens > 0 && parsed && !monitor) {
-            if (const char *field = maxTokensField(input.kind, o)) {
-                const QJsonValue cur = o.value(QLatin1String(field));
-                if (!cur.isDouble() || cur.toDouble() > double(mr.maxTokens)) {
-                    o.insert(QLatin1String(field), mr.maxTokens);
+            const bool hasCompletion = js::findMember(members, "max_completion_tokens") != nullptr;
+            if (const char *field = maxTokensField(input.kind, hasCompletion)) {
+                const js::Member *cur = js::findMember(members, field);
+                bool over = true;
+                if (cur) {
+                    bool ok = false;
+                    const double v = QByteArray::fromRawData(body->constData() + cur->valueBegin,
+                                                             cur->valueEnd - cur->valueBegin)
+                                         .toDouble(&ok);
+                    over = !ok || v > double(mr.maxTokens);
+                }
+                if (over) {
+                    const QByteArray cap = QByteArray::number(mr.maxTokens);
+                    if (cur)
+                        edits.append({cur->valueBegin, cur->valueEnd, cap});
+                    else
+                        edits.append({open + 1, open + 1,
+                                      '"' + QByteArray(field) + "\":" + cap +
+                                          (members.isEmpty() ? "" : ",")});
                     maxTokens = mr.maxTokens;
                     changed = true;
                 }
             }
         }
         if (changed) {
-            *body = QJsonDocument(o).toJson(QJsonDocument::Compact);
+            // Back to front, so earlier offsets stay valid.
+            std::sort(edits.begin(), edits.end(),
+                      [](const Edit &a, const Edit &b) { return a.begin > b.begin; });
+            for (const Edit &e : edits) body->replace(e.begin, e.end - e.begin, e.text);
             verdict.bodyRewritten = true;
         }
     }

@@ -239,6 +239,19 @@ void TstPolicyBundle::deniesModelAndRewritesAlias() {
     const QJsonObject o = QJsonDocument::fromJson(aliased).object();
     QCOMPARE(o.value(QLatin1String("model")).toString(), QStringLiteral("gpt-4o-mini"));
     QCOMPARE(o.value(QLatin1String("max_tokens")).toInt(), 100);
+    // The rewrite is a byte edit: key order, spacing and number spelling stay as the client sent.
+    QByteArray spaced = R"({ "model" : "gpt-4o", "temperature": 1.0e0, "messages": [] })";
+    in = chatInput(&spaced);
+    QVERIFY(decide(*s.enforcer, in).allow);
+    QCOMPARE(spaced, QByteArray(R"({"max_tokens":100, "model" : "gpt-4o-mini", "temperature": 1.0e0, "messages": [] })"));
+    // Under the cap: nothing changes.
+    QByteArray small = R"({"model":"gpt-4o-mini","max_tokens":50,"messages":[]})";
+    const QByteArray before = small;
+    in = chatInput(&small);
+    v = decide(*s.enforcer, in);
+    QVERIFY(v.allow);
+    QVERIFY(!v.bodyRewritten);
+    QCOMPARE(small, before);
 }
 
 void TstPolicyBundle::appOverrideReplacesProfileKeysForThatAppOnly() {
