@@ -8,7 +8,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build="${AIRLOCK_BUILD_DIR:-$root/build}"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" --parallel
-if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -x "$build/app/airlock/airlock" ]; then
-  exec "$build/app/airlock/airlock" --airlockd "$build/app/airlockd/airlockd" "$@"
+# With a desktop and no extra daemon flags: the tray app, which starts and supervises airlockd.
+if [ $# -eq 0 ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -x "$build/app/airlock/airlock" ]; then
+  exec "$build/app/airlock/airlock" --airlockd "$build/app/airlockd/airlockd"
 fi
 exec "$build/app/airlockd/airlockd" "$@"
