@@ -1,9 +1,11 @@
 // airlockd: the Airlock proxy daemon. Flags per ARCHITECTURE.md (Contracts).
 #include "core/daemon/daemon.h"
+#include "core/tls/local_ca.h"
 #include "platform/shutdown_signals.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QFileInfo>
 
 #include <cstdio>
 
@@ -11,7 +13,7 @@ namespace {
 
 // Qt's own event dispatcher costs fewer syscalls per proxied request than the GLib one, but
 // QtKeychain's Linux backend completes its jobs through GLib callbacks. So: Qt's dispatcher
-// unless a provider takes its key from the keychain. Decided before QCoreApplication exists,
+// unless a provider key or the local CA's key lives in the keychain (or the CA is yet to be made). Decided before QCoreApplication exists,
 // from the same flags the daemon parses later.
 bool keychainNeeded(int argc, char **argv)
 {
@@ -19,11 +21,19 @@ bool keychainNeeded(int argc, char **argv)
     for (int i = 1; i + 1 < argc; ++i) {
         const QByteArray a = argv[i];
         if (a == "--config" || a == "--check-config") options.configPath = QString::fromLocal8Bit(argv[i + 1]);
+        if (a == "--data-dir") options.dataDir = QString::fromLocal8Bit(argv[i + 1]);
     }
     for (int i = 1; i < argc; ++i) {
         const QByteArray a = argv[i];
         if (a.startsWith("--config=")) options.configPath = QString::fromLocal8Bit(a.mid(9));
+        if (a.startsWith("--data-dir=")) options.dataDir = QString::fromLocal8Bit(a.mid(11));
     }
+    // The local CA's key: created on the first start (into the keychain when one answers) and
+    // read back from there later. Without the GLib loop both would wait out their timeout.
+    const QString dataDir = options.dataDir.isEmpty() ? airlock::defaultDataDir() : options.dataDir;
+    if (!QFileInfo::exists(airlock::LocalCa::certPath(dataDir)) ||
+        QFileInfo::exists(airlock::LocalCa::keychainMarkerPath(dataDir)))
+        return true;
     airlock::Config config;
     QString error;
     if (!airlock::buildConfig(options, &config, &error)) return false;  // reported later
