@@ -29,6 +29,21 @@ bool splitDataUrl(const QString &url, QString *mediaType, QString *data) {
 
 }  // namespace
 
+void appendTurnMergingRole(QJsonArray *turns, const QString &role, const QJsonArray &items,
+                           QLatin1String itemsKey) {
+    if (!turns->isEmpty()) {
+        QJsonObject last = turns->last().toObject();
+        if (str(last, "role") == role) {
+            QJsonArray merged = last.value(itemsKey).toArray();
+            for (const QJsonValue &item : items) merged.append(item);
+            last.insert(itemsKey, merged);
+            (*turns)[turns->size() - 1] = last;
+            return;
+        }
+    }
+    turns->append(QJsonObject{{QStringLiteral("role"), role}, {itemsKey, items}});
+}
+
 QByteArray sseData(const QJsonObject &o) {
     return "data: " + QJsonDocument(o).toJson(QJsonDocument::Compact) + "\n\n";
 }
@@ -102,19 +117,7 @@ QJsonObject openAiToAnthropicRequest(const QJsonObject &in, const QByteArray &mo
     QString system;
     QJsonArray messages;
     auto append = [&messages](const QString &role, const QJsonArray &blocks) {
-        // Anthropic wants alternating roles: merge consecutive same-role turns.
-        if (!messages.isEmpty()) {
-            QJsonObject last = messages.last().toObject();
-            if (str(last, "role") == role) {
-                QJsonArray merged = last.value(QLatin1String("content")).toArray();
-                for (const QJsonValue &b : blocks) merged.append(b);
-                last.insert(QStringLiteral("content"), merged);
-                messages[messages.size() - 1] = last;
-                return;
-            }
-        }
-        messages.append(
-            QJsonObject{{QStringLiteral("role"), role}, {QStringLiteral("content"), blocks}});
+        appendTurnMergingRole(&messages, role, blocks, QLatin1String("content"));
     };
     for (const QJsonValue &mv : in.value(QLatin1String("messages")).toArray()) {
         const QJsonObject m = mv.toObject();

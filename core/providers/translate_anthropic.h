@@ -4,6 +4,7 @@
 
 #include "core/providers/translate_wire.h"
 
+#include <QJsonArray>
 #include <QJsonObject>
 
 namespace airlock::translate {
@@ -25,6 +26,11 @@ QByteArray sseData(const QJsonObject &o);                     // "data: {...}\n\
 QByteArray sseEvent(const char *name, const QJsonObject &o);  // "event: x\ndata: {...}\n\n"
 QString openAiFinishFromAnthropic(const QString &stopReason);
 QString anthropicStopFromOpenAi(const QString &finishReason);
+
+// Appends a turn {"role": role, itemsKey: items} to turns, or merges items into the last turn
+// when it has the same role: Anthropic ("content") and Gemini ("parts") want alternating roles.
+void appendTurnMergingRole(QJsonArray *turns, const QString &role, const QJsonArray &items,
+                           QLatin1String itemsKey);
 QString textOfContent(const QJsonValue &content, bool *onlyText);  // string or text parts joined
 
 }  // namespace airlock::translate

@@ -75,18 +75,7 @@ QJsonObject openAiToGeminiRequest(const QJsonObject &in, QString *error) {
     QJsonArray contents;
     QHash<QString, QString> toolNames;  // tool_call_id -> function name (Gemini answers by name)
     auto append = [&contents](const QString &role, const QJsonArray &parts) {
-        if (!contents.isEmpty()) {
-            QJsonObject last = contents.last().toObject();
-            if (str(last, "role") == role) {
-                QJsonArray merged = last.value(QLatin1String("parts")).toArray();
-                for (const QJsonValue &p : parts) merged.append(p);
-                last.insert(QStringLiteral("parts"), merged);
-                contents[contents.size() - 1] = last;
-                return;
-            }
-        }
-        contents.append(
-            QJsonObject{{QStringLiteral("role"), role}, {QStringLiteral("parts"), parts}});
+        appendTurnMergingRole(&contents, role, parts, QLatin1String("parts"));
     };
     for (const QJsonValue &mv : in.value(QLatin1String("messages")).toArray()) {
         const QJsonObject m = mv.toObject();
