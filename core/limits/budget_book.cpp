@@ -1,5 +1,7 @@
 #include "core/limits/budget_book.h"
 
+#include <algorithm>
+
 namespace airlock {
 
 namespace {
@@ -25,8 +27,15 @@ QString periodWord(const QString &p) {
 
 }  // namespace
 
-BudgetBook::BudgetBook(Clock clock) : m_clock(std::move(clock)) {
-    if (!m_clock) m_clock = [] { return QDateTime::currentDateTime(); };
+BudgetBook::BudgetBook(Clock clock) : m_clock(std::move(clock)) {}
+
+// Every request asks for "today": the system clock path avoids a local-time conversion each time.
+QDate BudgetBook::todayLocked() const {
+    return m_clock ? m_clock().date() : m_days.dayOf(QDateTime::currentMSecsSinceEpoch());
+}
+
+QDateTime BudgetBook::nowLocked() const {
+    return m_clock ? m_clock() : QDateTime::currentDateTime();
 }
 
 QDate BudgetBook::periodStart(const QString &period, const QDate &today) {
@@ -51,7 +60,7 @@ BudgetBook::Spend BudgetBook::spentLocked(const BudgetRule &rule, const QString 
         s.tokens += e.spend.tokens;
     };
     for (const Entry &e : m_spent) add(e);
-    for (const Entry &e : m_reserved) add(e);
+    for (const Reservation &r : m_reserved) add(r.entry);
     return s;
 }
 
@@ -73,27 +82,28 @@ BudgetBook::Decision BudgetBook::reserve(const QByteArray &requestId, const Prof
                                          bool monitor) {
     Decision d;
     std::lock_guard lock(m_mutex);
-    const QDateTime now = m_clock();
-    const QDate today = now.date();
+    const QDate today = todayLocked();
     pruneLocked(today);
     for (qsizetype i = 0; i < profile.budgets.size(); ++i) {
         const BudgetRule &r = profile.budgets[i];
         if (!r.models.isEmpty() && !anyGlobMatches(r.models, model)) continue;
         const Spend s = spentLocked(r, app, today);
-        const QString who =
-            r.deviceScope ? QStringLiteral("this device") : QStringLiteral("app %1").arg(app);
-        const QDateTime resets(periodEnd(r.period, today), QTime(0, 0));
-        const int retry = int(qBound<qint64>(1, now.secsTo(resets), 31LL * 86400));
+        // Texts and the reset time are built only when a budget refuses or warns.
+        const auto who = [&] {
+            return r.deviceScope ? QStringLiteral("this device")
+                                 : QStringLiteral("app %1").arg(app);
+        };
         auto refuse = [&](const char *unit, const QString &detail) {
             if (!d.allowed) return;
+            const QDateTime resets = periodEnd(r.period, today).startOfDay();
             d.allowed = false;
             d.rule = ruleLabel(r, unit);
-            d.retryAfterSeconds = retry;
+            d.retryAfterSeconds = int(qBound<qint64>(1, nowLocked().secsTo(resets), 31LL * 86400));
             d.message =
                 QStringLiteral(
                     "The %1 budget of %2 is used up (%3; profile %4). It resets at %5 local "
                     "time; ask your administrator to raise it.")
-                    .arg(periodWord(r.period), who, detail, profile.name,
+                    .arg(periodWord(r.period), who(), detail, profile.name,
                          resets.toString(QStringLiteral("yyyy-MM-dd HH:mm")));
         };
         if (r.usd > 0 && s.usd + estimatedUsd > r.usd)
@@ -115,7 +125,7 @@ BudgetBook::Decision BudgetBook::reserve(const QByteArray &requestId, const Prof
             const double frac = qMax(fracUsd, fracTok);
             if (frac >= r.warnAt) {
                 const QString text = QStringLiteral("%1 budget of %2 at %3% (warn at %4%)")
-                                         .arg(periodWord(r.period), who)
+                                         .arg(periodWord(r.period), who())
                                          .arg(qRound(frac * 100))
                                          .arg(qRound(r.warnAt * 100));
                 d.warnings.append(text);
@@ -143,32 +153,47 @@ BudgetBook::Decision BudgetBook::reserve(const QByteArray &requestId, const Prof
         d.allowed = true;
         d.rule = QStringLiteral("monitor:") + d.rule;
     }
-    if (d.allowed && !profile.budgets.isEmpty())
-        m_reserved.insert(requestId,
-                          Entry{today, app, model, Spend{estimatedUsd, estimatedTokens}});
+    if (d.allowed && !profile.budgets.isEmpty()) {
+        Reservation r{requestId, Entry{today, app, model, Spend{estimatedUsd, estimatedTokens}}};
+        const auto same = std::find_if(m_reserved.begin(), m_reserved.end(),
+                                       [&](const auto &x) { return x.requestId == requestId; });
+        if (same != m_reserved.end())
+            *same = std::move(r);  // a request decided again holds one reservation
+        else
+            m_reserved.push_back(std::move(r));
+    }
     return d;
 }
 
 void BudgetBook::settle(const QByteArray &requestId, qint64 tsMs, const QString &app,
                         const QString &model, double usd, qint64 tokens) {
     std::lock_guard lock(m_mutex);
-    m_reserved.remove(requestId);
+    const auto it = std::find_if(m_reserved.begin(), m_reserved.end(),
+                                 [&](const Reservation &r) { return r.requestId == requestId; });
+    if (it != m_reserved.end()) {
+        if (it != m_reserved.end() - 1) *it = std::move(m_reserved.back());
+        m_reserved.pop_back();
+    }
     if (usd <= 0 && tokens <= 0) return;
-    const QDate day = tsMs > 0 ? QDateTime::fromMSecsSinceEpoch(tsMs).date() : m_clock().date();
-    Entry &e =
-        m_spent[day.toString(Qt::ISODate) + QLatin1Char('|') + app + QLatin1Char('|') + model];
-    e.day = day;
-    e.app = app;
-    e.model = model;
-    e.spend.usd += usd;
-    e.spend.tokens += tokens;
+    addSpentLocked(tsMs > 0 ? m_days.dayOf(tsMs) : todayLocked(), app, model, usd, tokens);
 }
 
 void BudgetBook::addHistory(const QDate &day, const QString &app, const QString &model, double usd,
                             qint64 tokens) {
     std::lock_guard lock(m_mutex);
-    Entry &e =
-        m_spent[day.toString(Qt::ISODate) + QLatin1Char('|') + app + QLatin1Char('|') + model];
+    addSpentLocked(day, app, model, usd, tokens);
+}
+
+void BudgetBook::addSpentLocked(const QDate &day, const QString &app, const QString &model,
+                                double usd, qint64 tokens) {
+    QString key;
+    key.reserve(12 + app.size() + model.size());
+    key += QString::number(day.toJulianDay());
+    key += QLatin1Char('|');
+    key += app;
+    key += QLatin1Char('|');
+    key += model;
+    Entry &e = m_spent[key];
     e.day = day;
     e.app = app;
     e.model = model;
@@ -180,7 +205,7 @@ QStringList BudgetBook::knownApps() const {
     std::lock_guard lock(m_mutex);
     QSet<QString> apps;
     for (const Entry &e : m_spent) apps.insert(e.app);
-    for (const Entry &e : m_reserved) apps.insert(e.app);
+    for (const Reservation &r : m_reserved) apps.insert(r.entry.app);
     QStringList list(apps.begin(), apps.end());
     list.sort();
     return list;
@@ -189,7 +214,7 @@ QStringList BudgetBook::knownApps() const {
 QList<BudgetBook::Status> BudgetBook::status(const Profile &profile,
                                              const QStringList &apps) const {
     std::lock_guard lock(m_mutex);
-    const QDate today = m_clock().date();
+    const QDate today = todayLocked();
     QList<Status> out;
     for (const BudgetRule &r : profile.budgets) {
         const QStringList whom = r.deviceScope ? QStringList{QString()} : apps;
@@ -211,7 +236,7 @@ QList<BudgetBook::Status> BudgetBook::status(const Profile &profile,
             st.state = frac >= 1                            ? QStringLiteral("exhausted")
                        : (r.warnAt > 0 && frac >= r.warnAt) ? QStringLiteral("warn")
                                                             : QStringLiteral("ok");
-            st.resetsAt = QDateTime(periodEnd(r.period, today), QTime(0, 0));
+            st.resetsAt = periodEnd(r.period, today).startOfDay();
             out.append(st);
         }
     }

@@ -2,6 +2,7 @@
 // atomically before a request is forwarded, so parallel requests cannot overshoot a budget.
 #pragma once
 
+#include "core/limits/local_day.h"
 #include "core/policy/policy_bundle.h"
 
 #include <QDate>
@@ -13,12 +14,13 @@
 #include <QString>
 #include <functional>
 #include <mutex>
+#include <vector>
 
 namespace airlock {
 
 class BudgetBook {
 public:
-    using Clock = std::function<QDateTime()>;  // local "now"
+    using Clock = std::function<QDateTime()>;  // local "now"; empty: the system clock
     explicit BudgetBook(Clock clock = {});
 
     struct Decision {
@@ -69,14 +71,25 @@ private:
         QString model;
         Spend spend;
     };
+    struct Reservation {
+        QByteArray requestId;
+        Entry entry;
+    };
+    void addSpentLocked(const QDate &day, const QString &app, const QString &model, double usd,
+                        qint64 tokens);
     Spend spentLocked(const BudgetRule &rule, const QString &app, const QDate &today) const;
     void pruneLocked(const QDate &today);
+    QDate todayLocked() const;
+    QDateTime nowLocked() const;
 
     Clock m_clock;
+    mutable LocalDayCache m_days;  // guarded by m_mutex
     mutable std::mutex m_mutex;
-    QHash<QString, Entry> m_spent;        // "day|app|model" -> settled spend
-    QHash<QByteArray, Entry> m_reserved;  // request id -> reserved estimate
-    QSet<QString> m_warned;               // "profile|rule|scope|periodStart": notified once
+    QHash<QString, Entry> m_spent;  // "day|app|model" -> settled spend
+    // In-flight estimates: a vector, because every decision walks them all and a hash would be
+    // walked at the size of its busiest moment; settling (a linear find) sees only as many.
+    std::vector<Reservation> m_reserved;
+    QSet<QString> m_warned;  // "profile|rule|scope|periodStart": notified once
     QDate m_lastPrune;
 };
 

@@ -162,7 +162,7 @@ void ClientConnection::failRequest(int status, const QString &message) {
         head.headers.add("Content-Type", "application/json");
         head.headers.add("Connection", "close");
         head.headers.add("Content-Length", QByteArray::number(body.size()));
-        writeRaw(head.serialize());
+        writeRaw(head.serialize(), Flush::Later);
         writeRaw(body);
     }
     m_head = HttpRequestHead{};
@@ -190,7 +190,9 @@ void ClientConnection::sendHead(HttpResponseHead head, qint64 contentLength) {
         head.headers.add("Connection", "keep-alive");
     head.versionMinor = 1;
     if (head.reason.isEmpty()) head.reason = reasonPhrase(head.status);
-    writeRaw(head.serialize());
+    // The head waits for the first body bytes (or the end of the response, or the next turn of
+    // the event loop): one write and one segment instead of two for most answers.
+    writeRaw(head.serialize(), Flush::Later);
 }
 
 void ClientConnection::sendBody(QByteArrayView data) {
@@ -210,7 +212,10 @@ void ClientConnection::sendBody(QByteArrayView data) {
 
 void ClientConnection::finishResponse() {
     if (!m_responseActive) return;
-    if (m_chunked) writeRaw("0\r\n\r\n");
+    if (m_chunked)
+        writeRaw("0\r\n\r\n");
+    else if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState)
+        m_socket->flush();  // a head without a body
     responseDone();
 }
 
@@ -256,10 +261,11 @@ qint64 ClientConnection::pendingWriteBytes() const {
     return m_socket ? m_socket->bytesToWrite() : 0;
 }
 
-void ClientConnection::writeRaw(QByteArrayView data) {
+void ClientConnection::writeRaw(QByteArrayView data, Flush flush) {
     if (!m_socket) return;
     m_socket->write(data.data(), data.size());
-    if (m_socket->state() == QAbstractSocket::ConnectedState) m_socket->flush();
+    if (flush == Flush::Now && m_socket->state() == QAbstractSocket::ConnectedState)
+        m_socket->flush();
 }
 
 void ClientConnection::onBytesWritten() {

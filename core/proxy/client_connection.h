@@ -90,7 +90,9 @@ private:
     void failRequest(int status, const QString &message);
     void setTimer(TimerMode mode, int ms);
     void responseDone();
-    void writeRaw(QByteArrayView data);
+    // Later: stays in the socket's buffer until the next Now write or the next event-loop turn.
+    enum class Flush { Now, Later };
+    void writeRaw(QByteArrayView data, Flush flush = Flush::Now);
     void closeSoon();
     void onTlsError(QAbstractSocket::SocketError error);
 

@@ -11,32 +11,38 @@
 #include <QDateTime>
 #include <QRandomGenerator>
 #include <QTimer>
+#include <atomic>
 
 namespace airlock {
 
 QByteArray newRequestId() {
-    // Unique ids without a syscall per request: a per-process random stream.
-    thread_local QRandomGenerator64 rng(QRandomGenerator::system()->generate64());
-    const quint64 a = rng.generate64();
-    const quint32 b = rng.generate();
-    return "req_" + QByteArray::number(a, 16).rightJustified(16, '0') +
-           QByteArray::number(b, 16).rightJustified(8, '0');
+    // Milliseconds first (12 hex digits): ids sort by time, so the ledger's primary-key index
+    // grows at its end instead of touching random pages. Then 24 random bits drawn once per
+    // process and a 24-bit sequence: unique within the process without a syscall per id.
+    static const quint64 processBits = QRandomGenerator::system()->generate() & 0xff'ffffU;
+    static std::atomic<quint32> sequence{QRandomGenerator::system()->generate()};
+    const quint64 ms = quint64(QDateTime::currentMSecsSinceEpoch()) & 0xffff'ffff'ffffULL;
+    const quint64 tail = (processBits << 24) | (sequence.fetch_add(1) & 0xff'ffffU);
+    return "req_" + QByteArray::number(ms, 16).rightJustified(12, '0') +
+           QByteArray::number(tail, 16).rightJustified(12, '0');
 }
 
 namespace {
 
 bool isHopByHop(const QByteArray &name) {
-    static const char *const kHop[] = {"connection",
-                                       "keep-alive",
-                                       "proxy-connection",
-                                       "proxy-authorization",
-                                       "proxy-authenticate",
-                                       "te",
-                                       "trailer",
-                                       "transfer-encoding",
-                                       "upgrade"};
-    for (const char *h : kHop)
-        if (name.compare(h, Qt::CaseInsensitive) == 0) return true;
+    static constexpr QByteArrayView kHop[] = {"connection",
+                                              "keep-alive",
+                                              "proxy-connection",
+                                              "proxy-authorization",
+                                              "proxy-authenticate",
+                                              "te",
+                                              "trailer",
+                                              "transfer-encoding",
+                                              "upgrade"};
+    // Runs for every header of every answer: compare only names of a matching length.
+    for (const QByteArrayView h : kHop) {
+        if (name.size() == h.size() && name.compare(h, Qt::CaseInsensitive) == 0) return true;
+    }
     return false;
 }
 
@@ -160,7 +166,8 @@ void ProxyExchange::start(const HttpRequestHead &head, QByteArray body) {
     }
     m_record.provider = m_provider->name;
     // Only bodies that carry a request are inspected: a GET on an AI path is passed through.
-    const bool hasRequestBody = head.method == "POST" || head.method == "PUT" || head.method == "PATCH";
+    const bool hasRequestBody =
+        head.method == "POST" || head.method == "PUT" || head.method == "PATCH";
     if ((accountedKind(m_match.kind) && hasRequestBody) || !m_match.pathModel.isEmpty()) {
         m_info = inspectRequest(m_match, m_body);
         m_record.model = QString::fromUtf8(m_info.model.left(200));
@@ -701,11 +708,10 @@ void ProxyExchange::upstreamBody(QByteArrayView data) {
     }
     if (m_translator) {
         QByteArray out;
-        for (const SseEvent &ev : m_framer.feed(data)) {
-            m_usage->addSseEvent(ev);
-            m_translator->feed(ev, &out);
-        }
-        sendToClient(out);
+        const QList<SseEvent> events = m_framer.feed(data);
+        for (const SseEvent &ev : events) m_translator->feed(ev, &out);
+        sendToClient(out);  // the client first, accounting after
+        for (const SseEvent &ev : events) m_usage->addSseEvent(ev);
         return;
     }
     if (!m_sse) {
@@ -723,13 +729,16 @@ void ProxyExchange::upstreamBody(QByteArrayView data) {
     const QList<SseEvent> events = m_framer.feed(data);
     if (events.isEmpty()) return;
     QByteArray out;
+    if (!m_injectedUsage) {
+        // The client's own view: forward first, account after.
+        for (const SseEvent &ev : events) out += ev.raw;
+        sendToClient(out);
+        for (const SseEvent &ev : events) m_usage->addSseEvent(ev);
+        return;
+    }
+    // Which events are usage we asked for (to be hidden) is known only once they are read.
     for (const SseEvent &ev : events) {
-        const bool usageOnly = m_usage->addSseEvent(ev);
-        if (!m_injectedUsage) {
-            out += ev.raw;
-        } else if (!usageOnly) {
-            out += stripNullUsage(ev);
-        }
+        if (!m_usage->addSseEvent(ev)) out += stripNullUsage(ev);
     }
     sendToClient(out);
 }

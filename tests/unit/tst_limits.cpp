@@ -19,6 +19,7 @@ private Q_SLOTS:
     void limiterDoesNotResetOrDriftOverLongRuns();
     void budgetReservationsHoldUnderParallelRequests();
     void settleReplacesEstimateWithRealSpend();
+    void settleAmongManyInFlightReleasesOnlyItsOwn();
     void budgetWarnsOnceAtThresholdAndRefusesWhenExhausted();
     void budgetPeriodsFollowLocalCalendar();
     void deviceScopeAndModelGlobsNarrowBudgets();
@@ -141,6 +142,30 @@ void TstLimits::settleReplacesEstimateWithRealSpend() {
     const QList<BudgetBook::Status> st = book.status(p, {QStringLiteral("app")});
     QCOMPARE(st.size(), 1);
     QCOMPARE(st[0].spentTokens, 500);  // 300 settled + 200 reserved
+}
+
+void TstLimits::settleAmongManyInFlightReleasesOnlyItsOwn() {
+    BudgetBook book([] { return QDateTime(QDate(2026, 11, 25), QTime(12, 0)); });
+    Profile p;
+    p.name = QStringLiteral("default");
+    BudgetRule r;
+    r.period = QStringLiteral("day");
+    r.tokens = 1000;
+    p.budgets = {r};
+    const QString app = QStringLiteral("app");
+    const QString model = QStringLiteral("m");
+    for (int i = 0; i < 10; ++i)
+        QVERIFY(book.reserve("r" + QByteArray::number(i), p, app, model, 0, 10, false).allowed);
+    // Decided twice under one id: still one reservation of the latest estimate.
+    QVERIFY(book.reserve("r3", p, app, model, 0, 50, false).allowed);
+    QCOMPARE(book.status(p, {app})[0].spentTokens, 9 * 10 + 50);
+    const qint64 ts = QDateTime(QDate(2026, 11, 25), QTime(12, 0)).toMSecsSinceEpoch();
+    book.settle("r3", ts, app, model, 0, 7);
+    book.settle("r0", ts, app, model, 0, 1);
+    book.settle("unknown", ts, app, model, 0, 2);  // never reserved: its spend still counts
+    QCOMPARE(book.status(p, {app})[0].spentTokens, 8 * 10 + 7 + 1 + 2);
+    for (int i = 1; i < 10; ++i) book.settle("r" + QByteArray::number(i), ts, app, model, 0, 0);
+    QCOMPARE(book.status(p, {app})[0].spentTokens, 7 + 1 + 2);
 }
 
 void TstLimits::budgetWarnsOnceAtThresholdAndRefusesWhenExhausted() {
