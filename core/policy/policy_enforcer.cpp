@@ -337,6 +337,8 @@ PolicyVerdict PolicyEnforcer::decide(PolicyInput &input) {
                       [](const Edit &a, const Edit &b) { return a.begin > b.begin; });
             for (const Edit &e : edits) body->replace(e.begin, e.end - e.begin, e.text);
             verdict.bodyRewritten = true;
+            verdict.model = model;
+            verdict.maxTokens = maxTokens;
         }
     }
 
@@ -383,7 +385,7 @@ PolicyVerdict PolicyEnforcer::decide(PolicyInput &input) {
                 return verdict;
         }
         if (g.parsed) {
-            if (g.bodyChanged) verdict.bodyRewritten = true;
+            if (g.bodyChanged) verdict.bodyRewritten = verdict.bodyRedacted = true;
             QStringList noted;
             for (const QString &r : g.redactedRules) noted.append(QStringLiteral("redact:") + r);
             for (const QString &r : g.warnedRules) noted.append(QStringLiteral("warn:") + r);

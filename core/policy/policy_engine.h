@@ -15,7 +15,7 @@
 namespace airlock {
 
 // What the engine sees of one request. `body` may be rewritten in place (model alias,
-// max_tokens cap, redaction); the pipeline re-inspects it when the verdict says so.
+// max_tokens cap, redaction); the verdict says how.
 struct PolicyInput {
     QByteArray requestId;
     QString app;
@@ -35,14 +35,18 @@ struct PolicyVerdict {
     bool allow = true;
     // For a refusal: how to answer (in the caller's format) and how to record it.
     ErrorKind errorKind = ErrorKind::PermissionDenied;
-    QString message;         // a reason a person can act on; never contains matched content
-    QByteArray errorCode;    // e.g. "model_not_allowed", "insufficient_quota"
-    QString outcome;         // "blocked", "rate_limited", "budget_exceeded", "policy_unavailable"
+    QString message;       // a reason a person can act on; never contains matched content
+    QByteArray errorCode;  // e.g. "model_not_allowed", "insufficient_quota"
+    QString outcome;       // "blocked", "rate_limited", "budget_exceeded", "policy_unavailable"
     int retryAfterSeconds = -1;
     // For any decision: which profile and rule decided (recorded in the ledger).
     QString profile;
     QString rule;
-    bool bodyRewritten = false;     // re-inspect model/stream/max_tokens
+    bool bodyRewritten = false;  // the body changed: alias, max_tokens cap or redaction
+    bool bodyRedacted = false;   // by redaction too: the pipeline re-inspects it
+    // Without redaction the edits are known: the request's model and max_tokens after them.
+    QByteArray model;
+    qint64 maxTokens = -1;
     QList<QPair<QByteArray, QByteArray>> responseHeaders;  // e.g. x-airlock-budget-warning
     // The profile's response cache ("cache" key); ttl 0: caching is off for this request.
     int cacheTtlSeconds = 0;

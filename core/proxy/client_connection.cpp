@@ -136,6 +136,7 @@ void ClientConnection::onMessageComplete() {
     m_responseActive = true;
     m_headSent = false;
     m_chunked = false;
+    m_bodyEnded = false;
     m_closeAfterResponse = !m_head.keepAlive();
     if (!m_handler) {
         failRequest(500, QStringLiteral("no handler for this request"));
@@ -196,7 +197,11 @@ void ClientConnection::sendHead(HttpResponseHead head, qint64 contentLength) {
 }
 
 void ClientConnection::sendBody(QByteArrayView data) {
-    if (!m_socket || data.isEmpty()) return;
+    writeBody(data, Flush::Now);
+}
+
+void ClientConnection::writeBody(QByteArrayView data, Flush flush) {
+    if (!m_socket || data.isEmpty() || m_bodyEnded) return;
     if (m_chunked) {
         QByteArray frame;
         frame.reserve(data.size() + 16);
@@ -204,18 +209,30 @@ void ClientConnection::sendBody(QByteArrayView data) {
         frame += "\r\n";
         frame.append(data.data(), data.size());
         frame += "\r\n";
-        writeRaw(frame);
+        writeRaw(frame, flush);
     } else {
-        writeRaw(data);
+        writeRaw(data, flush);
     }
+}
+
+void ClientConnection::sendLastBody(QByteArrayView data) {
+    if (!m_responseActive || m_bodyEnded) return;
+    writeBody(data, Flush::Later);
+    if (m_chunked)
+        writeRaw("0\r\n\r\n");
+    else if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState)
+        m_socket->flush();
+    m_bodyEnded = true;
 }
 
 void ClientConnection::finishResponse() {
     if (!m_responseActive) return;
-    if (m_chunked)
-        writeRaw("0\r\n\r\n");
-    else if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState)
-        m_socket->flush();  // a head without a body
+    if (!m_bodyEnded) {
+        if (m_chunked)
+            writeRaw("0\r\n\r\n");
+        else if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState)
+            m_socket->flush();  // a head without a body
+    }
     responseDone();
 }
 

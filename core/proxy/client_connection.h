@@ -55,6 +55,8 @@ public:
     void sendHead(HttpResponseHead head, qint64 contentLength) override;
     void sendBody(QByteArrayView data) override;
     void finishResponse() override;
+    // The last body bytes and the body's end in one write; finishResponse() then completes it.
+    void sendLastBody(QByteArrayView data);
     void abortResponse() override;
     qint64 pendingWriteBytes() const override;
     bool headSent() const override { return m_headSent; }
@@ -93,6 +95,7 @@ private:
     // Later: stays in the socket's buffer until the next Now write or the next event-loop turn.
     enum class Flush { Now, Later };
     void writeRaw(QByteArrayView data, Flush flush = Flush::Now);
+    void writeBody(QByteArrayView data, Flush flush);
     void closeSoon();
     void onTlsError(QAbstractSocket::SocketError error);
 
@@ -122,6 +125,7 @@ private:
     // Response state
     bool m_headSent = false;
     bool m_chunked = false;
+    bool m_bodyEnded = false;  // sendLastBody() wrote the end of the body
     bool m_closeAfterResponse = false;
     bool m_responseActive = false;
     bool m_closing = false;

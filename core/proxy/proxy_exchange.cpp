@@ -226,7 +226,12 @@ void ProxyExchange::applyPolicy() {
             return;
         }
         if (verdict.bodyRewritten) {
-            self->m_info = inspectRequest(self->m_match, self->m_body);
+            if (verdict.bodyRedacted) {
+                self->m_info = inspectRequest(self->m_match, self->m_body);
+            } else {  // an alias or a token cap: no need to read a large body again
+                self->m_info.model = verdict.model;
+                self->m_info.maxTokens = verdict.maxTokens;
+            }
             self->m_record.model = QString::fromUtf8(self->m_info.model.left(200));
             self->m_record.bytesIn = self->m_body.size();
         }
@@ -698,6 +703,14 @@ void ProxyExchange::sendToClient(QByteArrayView data) {
         m_upstream->setReadingPaused(true);
 }
 
+void ProxyExchange::sendLastToClient(QByteArrayView data) {
+    if (!data.isEmpty()) {
+        if (m_firstByteNs == 0) m_firstByteNs = ClientConnection::nowNs();
+        m_record.bytesOut += data.size();
+    }
+    m_conn->sendLastBody(data);
+}
+
 void ProxyExchange::upstreamBody(QByteArrayView data) {
     if (m_holdBody) {
         if (m_capture.size() + data.size() <= m_ctx->config.limits.maxResponseCaptureBytes)
@@ -787,7 +800,7 @@ void ProxyExchange::upstreamComplete() {
             m_translator->feed(ev, &out);
         }
         m_translator->finish(&out);
-        sendToClient(out);
+        sendLastToClient(out);
     } else if (m_sse) {
         QByteArray out;
         for (const SseEvent &ev : m_framer.finish()) {
@@ -797,7 +810,7 @@ void ProxyExchange::upstreamComplete() {
             else if (!usageOnly)
                 out += stripNullUsage(ev);
         }
-        sendToClient(out);
+        sendLastToClient(out);  // with the end of the body: one write
     } else if (!m_capture.isEmpty()) {
         m_usage->addJsonBody(m_capture);
         if (!m_captureOverflow) storeInCache(m_cacheHead, m_capture);

@@ -63,6 +63,7 @@ private:
     void reject(ErrorKind kind, const QString &message, const QString &outcome,
                 const QByteArray &code = {}, int retryAfterSeconds = -1);
     void sendToClient(QByteArrayView data);
+    void sendLastToClient(QByteArrayView data);
     void finishRecord(const QString &outcome, const QString &error = {});
     HttpHeaders airlockHeaders() const;
 

@@ -90,6 +90,7 @@ private Q_SLOTS:
     void monitorModeRecordsRuleButAllows();
 
     void guardrailBlockMessageNamesDetectorNotContent();
+    void redactionAsksThePipelineToReadTheBodyAgain();
 
     void failsClosedWithoutBundleAndOpenWhenConfigured();
 
@@ -239,6 +240,10 @@ void TstPolicyBundle::deniesModelAndRewritesAlias() {
     const QJsonObject o = QJsonDocument::fromJson(aliased).object();
     QCOMPARE(o.value(QLatin1String("model")).toString(), QStringLiteral("gpt-4o-mini"));
     QCOMPARE(o.value(QLatin1String("max_tokens")).toInt(), 100);
+    // The pipeline takes the edited values from the verdict instead of reading the body again.
+    QVERIFY(!v.bodyRedacted);
+    QCOMPARE(v.model, QByteArray("gpt-4o-mini"));
+    QCOMPARE(v.maxTokens, 100);
     // The rewrite is a byte edit: key order, spacing and number spelling stay as the client sent.
     QByteArray spaced = R"({ "model" : "gpt-4o", "temperature": 1.0e0, "messages": [] })";
     in = chatInput(&spaced);
@@ -287,6 +292,22 @@ void TstPolicyBundle::monitorModeRecordsRuleButAllows() {
     QVERIFY2(v.rule.startsWith(QStringLiteral("monitor:models:gpt-4o")), qPrintable(v.rule));
     QVERIFY(v.rule.contains(QStringLiteral("redact:email")));
     QCOMPARE(body, before);  // monitor never rewrites
+}
+
+void TstPolicyBundle::redactionAsksThePipelineToReadTheBodyAgain() {
+    Signed s = enforcerWith(bundleWith(QJsonObject{
+        {QStringLiteral("models"), QJsonObject{{QStringLiteral("max_tokens"), 100}}},
+        {QStringLiteral("guardrails"),
+         QJsonObject{{QStringLiteral("detectors"),
+                      QJsonObject{{QStringLiteral("email"), QStringLiteral("redact")}}}}}}));
+    QByteArray body = R"({"model":"gpt-4o","messages":[{"role":"user","content":"a@b.com"}]})";
+    PolicyInput in = chatInput(&body);
+    const PolicyVerdict v = decide(*s.enforcer, in);
+    QVERIFY(v.allow);
+    QVERIFY(v.bodyRewritten);
+    QVERIFY(v.bodyRedacted);
+    QVERIFY(!body.contains("a@b.com"));
+    QVERIFY(body.contains(R"("max_tokens":100)"));
 }
 
 void TstPolicyBundle::guardrailBlockMessageNamesDetectorNotContent() {
