@@ -128,12 +128,24 @@ QByteArray buildInsertSql() {
            ")";
 }
 
+// The UTF-8 of each text column of the row being written. Bound with SQLITE_STATIC: SQLite reads
+// them during the step, and the writer thread steps each row before binding the next, so one
+// set of buffers per thread serves every row without an allocation or a copy per field.
+QByteArray &textScratch(int column) {
+    thread_local std::array<QByteArray, kColumnCount> scratch;
+    return scratch[size_t(column)];
+}
+
 int bindText(sqlite3_stmt *statement, int column, const QString &value) {
-    const QByteArray bytes = value.size() > LedgerSchema::kMaxTextFieldChars
-                                 ? value.left(LedgerSchema::kMaxTextFieldChars).toUtf8()
-                                 : value.toUtf8();
-    return sqlite3_bind_text(statement, column + 1, bytes.isNull() ? "" : bytes.constData(),
-                             int(bytes.size()), SQLITE_TRANSIENT);
+    const QStringView text = QStringView(value).left(LedgerSchema::kMaxTextFieldChars);
+    QByteArray &bytes = textScratch(column);
+    bytes.resize(text.size());
+    char *out = bytes.data();
+    qsizetype i = 0;
+    for (; i < text.size() && text[i].unicode() < 0x80; ++i) out[i] = char(text[i].unicode());
+    if (i < text.size()) bytes = text.toUtf8();  // not ASCII (rare): the general conversion
+    return sqlite3_bind_text(statement, column + 1, bytes.constData(), int(bytes.size()),
+                             SQLITE_STATIC);
 }
 
 double finiteOrZero(double value) {

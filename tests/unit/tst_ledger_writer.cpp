@@ -162,6 +162,7 @@ private slots:
     void flushCommitsWithoutWaitingForTheInterval();
     void destructorCommitsQueuedRows();
     void insertIsIdempotentById();
+    void textColumnsKeepUnicodeAndAreCappedPerRow();
     void emptyIdIsReplacedByAUniqueId();
     void keepsRowsAcrossRestartAndMigrationIsANoop();
     void dropsOldestRowsWhenTheQueueIsFull();
@@ -274,6 +275,41 @@ void TestLedgerWriter::rowIsReadableWithinFlushInterval() {
     QTRY_COMPARE_WITH_TIMEOUT(reader.count(), 1, options.flushIntervalMs + kCommitDeadlineMarginMs);
     QVERIFY(sinceAppend.elapsed() <= options.flushIntervalMs + kCommitDeadlineMarginMs);
     QCOMPARE(writer.writtenRows(), 1);
+}
+
+void TestLedgerWriter::textColumnsKeepUnicodeAndAreCappedPerRow() {
+    QTemporaryDir dir;
+    const QString dbPath = dir.filePath(QStringLiteral("usage.db"));
+    QString error;
+    {
+        LedgerWriter writer(dbPath);
+        QVERIFY2(writer.start(&error), qPrintable(error));
+        // One batch: each row's text must be its own, not what an earlier row left behind.
+        UsageRecord a = makeRecord("text-a", 1, QStringLiteral("Zoë's tool ✓ 🚀"));
+        a.userAgent = QString(LedgerSchema::kMaxTextFieldChars + 500, QLatin1Char('u'));
+        UsageRecord b = makeRecord("text-b", 2, QStringLiteral("b"));
+        b.userAgent = QStringLiteral("short");
+        b.exePath = QString();
+        UsageRecord c = makeRecord("text-c", 3, QStringLiteral("日本語のアプリ"));
+        c.userAgent = QString(LedgerSchema::kMaxTextFieldChars + 1, QChar(0x00e9));
+        writer.append(a);
+        writer.append(b);
+        writer.append(c);
+        writer.flush();
+        QCOMPARE(writer.writtenRows(), 3);
+    }
+    RawDb db(dbPath);
+    QCOMPARE(db.column("SELECT app FROM requests ORDER BY ts_ms"),
+             QStringList({QStringLiteral("Zoë's tool ✓ 🚀"), QStringLiteral("b"),
+                          QStringLiteral("日本語のアプリ")}));
+    QCOMPARE(db.column("SELECT length(user_agent) FROM requests ORDER BY ts_ms"),
+             QStringList({QString::number(LedgerSchema::kMaxTextFieldChars), QStringLiteral("5"),
+                          QString::number(LedgerSchema::kMaxTextFieldChars)}));
+    QCOMPARE(db.value("SELECT user_agent FROM requests WHERE id = 'text-c'"),
+             QString(LedgerSchema::kMaxTextFieldChars, QChar(0x00e9)));
+    // An absent text is stored as an empty string, never NULL.
+    QCOMPARE(db.value("SELECT typeof(exe) FROM requests WHERE id = 'text-b'"),
+             QStringLiteral("text"));
 }
 
 void TestLedgerWriter::commitsEarlyWhenABatchIsFull() {
