@@ -2,17 +2,13 @@
 
 #include "core/providers/json_scan.h"
 
-#include <QJsonDocument>
-#include <QJsonParseError>
-#include <QJsonValue>
-
 namespace airlock {
 
 namespace {
 
 // A token limit as the client wrote it; -1 when absent or not a non-negative integer.
-qint64 tokenLimit(const QJsonValue &value) {
-    if (!value.isDouble()) return -1;
+qint64 tokenLimit(const json_scan::ValueView &value) {
+    if (!value.isNumber()) return -1;
     const double d = value.toDouble();
     if (!(d >= 0) || d > 9.0e15) return -1;
     return static_cast<qint64>(d);
@@ -32,6 +28,7 @@ bool isBlank(const QByteArray &body) {
 }  // namespace
 
 RequestInfo inspectRequest(const EndpointMatch &endpoint, const QByteArray &body) {
+    namespace js = json_scan;
     RequestInfo info;
     // Gemini names the model and the streaming mode in the path, not the body.
     info.model = endpoint.pathModel;
@@ -43,29 +40,31 @@ RequestInfo inspectRequest(const EndpointMatch &endpoint, const QByteArray &body
         return info;
     }
 
-    QJsonParseError error;
-    const QJsonDocument doc = QJsonDocument::fromJson(body, &error);
-    if (error.error != QJsonParseError::NoError) {
-        info.jsonError =
-            error.errorString().toUtf8() + " at offset " + QByteArray::number(error.offset);
+    // One strict pass that also indexes the top-level members: no document is built, so the
+    // cost is a scan of the bytes, whatever the size of the messages.
+    js::ObjectView obj(body);
+    const js::Validation validation =
+        js::validate(body, [&obj](const js::MemberSpan &member) { obj.append(member); });
+    if (!validation.ok()) {
+        info.jsonError = QByteArray(js::errorText(validation.error)) + " at offset " +
+                         QByteArray::number(validation.offset);
         return info;
     }
-    if (!doc.isObject()) {
+    if (body.at(js::skipWhitespace(body, 0)) != '{') {
         info.jsonError = QByteArrayLiteral("request body is not a JSON object");
         return info;
     }
     info.validJson = true;
-    const QJsonObject obj = doc.object();
 
     if (endpoint.format != WireFormat::Gemini) {
-        const QJsonValue model = obj.value(QLatin1String("model"));
-        if (model.isString()) info.model = model.toString().toUtf8();
-        info.stream = obj.value(QLatin1String("stream")).toBool(false);
+        const js::ValueView model = obj.value("model");
+        if (model.isString()) info.model = model.toString();
+        info.stream = obj.value("stream").isTrue();
     }
 
     // The first limit the client set, in the order the formats name it.
     for (const char *key : {"max_completion_tokens", "max_tokens", "max_output_tokens"}) {
-        const qint64 limit = tokenLimit(obj.value(QLatin1String(key)));
+        const qint64 limit = tokenLimit(obj.value(key));
         if (limit >= 0) {
             info.maxTokens = limit;
             break;
@@ -75,17 +74,16 @@ RequestInfo inspectRequest(const EndpointMatch &endpoint, const QByteArray &body
         endpoint.format != WireFormat::Anthropic) {
         // Gemini's REST layer accepts both camelCase and snake_case field names.
         for (const char *configKey : {"generationConfig", "generation_config"}) {
-            const QJsonObject config = obj.value(QLatin1String(configKey)).toObject();
+            const js::ObjectView config = obj.value(configKey).toObject();
             for (const char *key : {"maxOutputTokens", "max_output_tokens"}) {
-                const qint64 limit = tokenLimit(config.value(QLatin1String(key)));
+                const qint64 limit = tokenLimit(config.value(key));
                 if (limit >= 0 && info.maxTokens < 0) info.maxTokens = limit;
             }
         }
     }
 
-    const QJsonValue streamOptions = obj.value(QLatin1String("stream_options"));
     info.includeUsageRequested =
-        streamOptions.toObject().value(QLatin1String("include_usage")).toBool(false);
+        obj.value("stream_options").toObject().value("include_usage").isTrue();
     return info;
 }
 

@@ -2,10 +2,7 @@
 
 #include "core/providers/json_scan.h"
 
-#include <QJsonArray>
 #include <QJsonDocument>
-#include <QJsonObject>
-#include <QJsonValue>
 
 #include <algorithm>
 
@@ -13,15 +10,18 @@ namespace airlock {
 
 namespace {
 
+using json_scan::ObjectView;
+using json_scan::ValueView;
+
 // Token counts are never negative and never beyond what a double holds exactly.
-qint64 count(const QJsonObject &obj, QLatin1String key) {
+qint64 count(const ObjectView &obj, QByteArrayView key) {
     const double d = obj.value(key).toDouble(0);
     if (!(d > 0)) return 0;
     return d > 9.0e15 ? qint64(9e15) : static_cast<qint64>(d);
 }
 
-QByteArray text(const QJsonValue &value) {
-    return value.isString() ? value.toString().toUtf8() : QByteArray();
+QByteArray text(const ValueView &value) {
+    return value.toString();
 }
 
 bool accountsUsage(EndpointKind kind) {
@@ -31,56 +31,52 @@ bool accountsUsage(EndpointKind kind) {
 }
 
 // OpenAI chat/completions/embeddings ("prompt_tokens") and Responses ("input_tokens") usage.
-TokenUsage openAiUsage(const QJsonObject &u) {
+TokenUsage openAiUsage(const ObjectView &u) {
     TokenUsage t;
     t.reported = true;
-    if (u.contains(QLatin1String("input_tokens")) && !u.contains(QLatin1String("prompt_tokens"))) {
-        t.inputTokens = count(u, QLatin1String("input_tokens"));
-        t.outputTokens = count(u, QLatin1String("output_tokens"));
-        t.cachedInputTokens = count(u.value(QLatin1String("input_tokens_details")).toObject(),
-                                    QLatin1String("cached_tokens"));
-        t.reasoningTokens = count(u.value(QLatin1String("output_tokens_details")).toObject(),
-                                  QLatin1String("reasoning_tokens"));
+    if (u.contains("input_tokens") && !u.contains("prompt_tokens")) {
+        t.inputTokens = count(u, "input_tokens");
+        t.outputTokens = count(u, "output_tokens");
+        t.cachedInputTokens = count(u.value("input_tokens_details").toObject(), "cached_tokens");
+        t.reasoningTokens = count(u.value("output_tokens_details").toObject(), "reasoning_tokens");
     } else {
-        const QJsonObject promptDetails =
-            u.value(QLatin1String("prompt_tokens_details")).toObject();
-        t.inputTokens = count(u, QLatin1String("prompt_tokens"));
-        t.outputTokens = count(u, QLatin1String("completion_tokens"));
-        t.cachedInputTokens = count(promptDetails, QLatin1String("cached_tokens"));
+        const ObjectView promptDetails = u.value("prompt_tokens_details").toObject();
+        t.inputTokens = count(u, "prompt_tokens");
+        t.outputTokens = count(u, "completion_tokens");
+        t.cachedInputTokens = count(promptDetails, "cached_tokens");
         // Not OpenAI's own field, but gateways in front of caching providers report it here.
-        t.cacheWriteTokens = count(promptDetails, QLatin1String("cache_write_tokens"));
-        t.reasoningTokens = count(u.value(QLatin1String("completion_tokens_details")).toObject(),
-                                  QLatin1String("reasoning_tokens"));
+        t.cacheWriteTokens = count(promptDetails, "cache_write_tokens");
+        t.reasoningTokens =
+            count(u.value("completion_tokens_details").toObject(), "reasoning_tokens");
     }
     return t;
 }
 
 // Anthropic usage is cumulative within a stream (message_start, then message_delta): each
 // field present replaces the earlier value when larger; nothing is ever added up.
-void mergeAnthropicUsage(TokenUsage *t, const QJsonObject &u) {
+void mergeAnthropicUsage(TokenUsage *t, const ObjectView &u) {
     qint64 uncached =
         std::max<qint64>(0, t->inputTokens - t->cachedInputTokens - t->cacheWriteTokens);
-    const auto raise = [&u](qint64 *field, QLatin1String key) {
-        if (u.value(key).isDouble()) *field = std::max(*field, count(u, key));
+    const auto raise = [&u](qint64 *field, QByteArrayView key) {
+        if (u.value(key).isNumber()) *field = std::max(*field, count(u, key));
     };
-    raise(&uncached, QLatin1String("input_tokens"));
-    raise(&t->cachedInputTokens, QLatin1String("cache_read_input_tokens"));
-    raise(&t->cacheWriteTokens, QLatin1String("cache_creation_input_tokens"));
-    raise(&t->outputTokens, QLatin1String("output_tokens"));
+    raise(&uncached, "input_tokens");
+    raise(&t->cachedInputTokens, "cache_read_input_tokens");
+    raise(&t->cacheWriteTokens, "cache_creation_input_tokens");
+    raise(&t->outputTokens, "output_tokens");
     t->inputTokens = uncached + t->cachedInputTokens + t->cacheWriteTokens;
     t->reported = true;
 }
 
-TokenUsage geminiUsage(const QJsonObject &m) {
+TokenUsage geminiUsage(const ObjectView &m) {
     TokenUsage t;
     t.reported = true;
-    const qint64 thoughts = count(m, QLatin1String("thoughtsTokenCount"));
+    const qint64 thoughts = count(m, "thoughtsTokenCount");
     // Tool-use prompt tokens (e.g. search results fed back) are billed as input but are not
     // part of promptTokenCount.
-    t.inputTokens = count(m, QLatin1String("promptTokenCount")) +
-                    count(m, QLatin1String("toolUsePromptTokenCount"));
-    t.cachedInputTokens = count(m, QLatin1String("cachedContentTokenCount"));
-    t.outputTokens = count(m, QLatin1String("candidatesTokenCount")) + thoughts;
+    t.inputTokens = count(m, "promptTokenCount") + count(m, "toolUsePromptTokenCount");
+    t.cachedInputTokens = count(m, "cachedContentTokenCount");
+    t.outputTokens = count(m, "candidatesTokenCount") + thoughts;
     t.reasoningTokens = thoughts;
     return t;
 }
@@ -91,35 +87,39 @@ struct UpstreamError {
 };
 
 // Recognises the error shapes of all three formats (and of OpenAI-compatible servers).
-bool findError(const QJsonObject &obj, UpstreamError *out) {
-    const QJsonValue error = obj.value(QLatin1String("error"));
-    if (text(obj.value(QLatin1String("type"))) == "error") {
+bool findError(const ObjectView &obj, UpstreamError *out) {
+    const ValueView error = obj.value("error");
+    if (obj.value("type").stringEquals("error")) {
         if (error.isObject()) {  // Anthropic
-            const QJsonObject e = error.toObject();
-            out->type = text(e.value(QLatin1String("type")));
-            if (out->type.isEmpty()) out->type = text(e.value(QLatin1String("code")));
-            out->message = text(e.value(QLatin1String("message")));
+            const ObjectView e = error.toObject();
+            out->type = text(e.value("type"));
+            if (out->type.isEmpty()) out->type = text(e.value("code"));
+            out->message = text(e.value("message"));
         } else {  // OpenAI Responses stream: {"type":"error","code":…,"message":…}
-            out->type = text(obj.value(QLatin1String("code")));
-            out->message = text(obj.value(QLatin1String("message")));
+            out->type = text(obj.value("code"));
+            out->message = text(obj.value("message"));
         }
         if (out->type.isEmpty()) out->type = QByteArrayLiteral("error");
         return true;
     }
     if (error.isObject()) {
-        const QJsonObject e = error.toObject();
+        const ObjectView e = error.toObject();
         // Gemini's status names the class; OpenAI's code is more specific than its type
         // ("rate_limit_exceeded" vs "requests").
-        out->type = text(e.value(QLatin1String("status")));
-        if (out->type.isEmpty()) out->type = text(e.value(QLatin1String("code")));
-        if (out->type.isEmpty()) out->type = text(e.value(QLatin1String("type")));
-        if (out->type.isEmpty() && e.value(QLatin1String("code")).isDouble())
-            out->type = QByteArray::number(e.value(QLatin1String("code")).toInteger());
+        out->type = text(e.value("status"));
+        if (out->type.isEmpty()) out->type = text(e.value("code"));
+        if (out->type.isEmpty()) out->type = text(e.value("type"));
+        qint64 code = 0;
+        if (out->type.isEmpty() && e.value("code").isNumber()) {
+            // QJsonValue::toInteger(): 0 for a number that is not integral.
+            if (!json_scan::readInteger(e.value("code").token(), &code)) code = 0;
+            out->type = QByteArray::number(code);
+        }
         if (out->type.isEmpty()) out->type = QByteArrayLiteral("error");
-        out->message = text(e.value(QLatin1String("message")));
+        out->message = text(e.value("message"));
         return true;
     }
-    if (error.isString() && !error.toString().isEmpty()) {
+    if (error.isString() && !error.stringEquals("")) {
         out->type = QByteArrayLiteral("error");
         out->message = text(error);
         return true;
@@ -128,11 +128,10 @@ bool findError(const QJsonObject &obj, UpstreamError *out) {
 }
 
 // Unknown format (e.g. an unclassified path): guess from the object's shape.
-WireFormat guessFormat(const QJsonObject &obj) {
-    if (obj.contains(QLatin1String("usageMetadata")) || obj.contains(QLatin1String("candidates")) ||
-        obj.contains(QLatin1String("modelVersion")))
+WireFormat guessFormat(const ObjectView &obj) {
+    if (obj.contains("usageMetadata") || obj.contains("candidates") || obj.contains("modelVersion"))
         return WireFormat::Gemini;
-    const QByteArray type = text(obj.value(QLatin1String("type")));
+    const QByteArray type = text(obj.value("type"));
     if (type == "message" || type.startsWith("message_") || type.startsWith("content_block"))
         return WireFormat::Anthropic;
     return WireFormat::OpenAI;
@@ -157,6 +156,15 @@ bool isContentOnlyEvent(WireFormat format, QByteArrayView eventName) {
     return false;
 }
 
+// Whether QJsonDocument would take text that the strict validator refused (it is laxer about
+// raw control characters, unknown escapes and numbers like "1."): the scanners read such text
+// as QJsonDocument does, so the answer decides whether the old path would have seen a document.
+bool laxParserAccepts(QByteArrayView text) {
+    QJsonParseError error;
+    QJsonDocument::fromJson(text.toByteArray(), &error);
+    return error.error == QJsonParseError::NoError;
+}
+
 // The per-object work, bound to the accumulator's fields so the header stays the interface.
 struct UsageAccumulatorImpl {
     WireFormat format;
@@ -168,13 +176,14 @@ struct UsageAccumulatorImpl {
     QByteArray &stopReason;
     bool &terminal;
 
-    void setModel(const QJsonValue &value) {
-        const QByteArray name = text(value);
-        if (!name.isEmpty()) model = name;
+    void setModel(const ValueView &value) {
+        // Every chunk of a stream repeats the model: compare before allocating a copy.
+        if (!value.isString() || value.stringEquals("") || value.stringEquals(model)) return;
+        model = value.toString();
     }
 
     // Returns true for an OpenAI usage-only final chunk.
-    bool handle(const QJsonObject &obj) {
+    bool handle(const ObjectView &obj) {
         UpstreamError error;
         if (findError(obj, &error)) {
             errorType = error.type;
@@ -197,111 +206,127 @@ struct UsageAccumulatorImpl {
         return false;
     }
 
-    bool handleOpenAi(const QJsonObject &obj) {
-        const QByteArray type = text(obj.value(QLatin1String("type")));
+    bool handleOpenAi(const ObjectView &obj) {
+        const QByteArray type = text(obj.value("type"));
         if (kind == EndpointKind::Responses || type.startsWith("response.") ||
-            text(obj.value(QLatin1String("object"))) == "response") {
+            obj.value("object").stringEquals("response")) {
             handleResponses(obj, type);
             return false;
         }
-        setModel(obj.value(QLatin1String("model")));
-        const QJsonValue usageValue = obj.value(QLatin1String("usage"));
+        setModel(obj.value("model"));
+        const ValueView usageValue = obj.value("usage");
         if (usageValue.isObject() && accountsUsage(kind))
             usage = openAiUsage(usageValue.toObject());
-        const QJsonValue choices = obj.value(QLatin1String("choices"));
-        const QJsonArray choiceList = choices.toArray();
-        if (!choiceList.isEmpty()) {
-            const QByteArray reason =
-                text(choiceList.first().toObject().value(QLatin1String("finish_reason")));
+        const ValueView choices = obj.value("choices");
+        const ValueView firstChoice = choices.arrayAt(0);
+        if (firstChoice.isPresent()) {
+            const QByteArray reason = text(firstChoice.toObject().value("finish_reason"));
             if (!reason.isEmpty()) {
                 stopReason = reason;
                 terminal = true;
             }
         }
         return (kind == EndpointKind::ChatCompletions || kind == EndpointKind::Completions) &&
-               choices.isArray() && choiceList.isEmpty() && usageValue.isObject();
+               choices.isArray() && !firstChoice.isPresent() && usageValue.isObject();
     }
 
-    void handleResponses(const QJsonObject &obj, const QByteArray &type) {
-        const QJsonObject response = text(obj.value(QLatin1String("object"))) == "response"
-                                         ? obj
-                                         : obj.value(QLatin1String("response")).toObject();
+    void handleResponses(const ObjectView &obj, const QByteArray &type) {
+        const ObjectView response =
+            obj.value("object").stringEquals("response") ? obj : obj.value("response").toObject();
         if (response.isEmpty()) return;
-        setModel(response.value(QLatin1String("model")));
-        const QJsonValue usageValue = response.value(QLatin1String("usage"));
+        setModel(response.value("model"));
+        const ValueView usageValue = response.value("usage");
         if (usageValue.isObject() && accountsUsage(kind))
             usage = openAiUsage(usageValue.toObject());
-        const QByteArray status = text(response.value(QLatin1String("status")));
+        const QByteArray status = text(response.value("status"));
         const bool finished = type == "response.completed" || type == "response.incomplete" ||
                               type == "response.failed" || status == "completed" ||
                               status == "incomplete" || status == "failed" || status == "cancelled";
         if (finished) {
             terminal = true;
-            const QByteArray reason = text(response.value(QLatin1String("incomplete_details"))
-                                               .toObject()
-                                               .value(QLatin1String("reason")));
+            const QByteArray reason =
+                text(response.value("incomplete_details").toObject().value("reason"));
             stopReason = reason.isEmpty() ? status : reason;
         }
-        const QJsonValue failure = response.value(QLatin1String("error"));
+        const ValueView failure = response.value("error");
         if (failure.isObject()) {
-            const QJsonObject e = failure.toObject();
-            errorType = text(e.value(QLatin1String("code")));
-            if (errorType.isEmpty()) errorType = text(e.value(QLatin1String("type")));
+            const ObjectView e = failure.toObject();
+            errorType = text(e.value("code"));
+            if (errorType.isEmpty()) errorType = text(e.value("type"));
             if (errorType.isEmpty()) errorType = QByteArrayLiteral("error");
-            errorMessage = text(e.value(QLatin1String("message")));
+            errorMessage = text(e.value("message"));
         }
     }
 
-    void handleAnthropic(const QJsonObject &obj) {
-        const QByteArray type = text(obj.value(QLatin1String("type")));
+    void handleAnthropic(const ObjectView &obj) {
+        const ValueView type = obj.value("type");
         const bool accounts = accountsUsage(kind);
-        if (type == "message") {  // a whole JSON response
-            setModel(obj.value(QLatin1String("model")));
-            if (accounts && obj.value(QLatin1String("usage")).isObject())
-                mergeAnthropicUsage(&usage, obj.value(QLatin1String("usage")).toObject());
-            const QByteArray reason = text(obj.value(QLatin1String("stop_reason")));
+        if (type.stringEquals("message")) {  // a whole JSON response
+            setModel(obj.value("model"));
+            if (accounts && obj.value("usage").isObject())
+                mergeAnthropicUsage(&usage, obj.value("usage").toObject());
+            const QByteArray reason = text(obj.value("stop_reason"));
             if (!reason.isEmpty()) stopReason = reason;
             terminal = true;
-        } else if (type == "message_start") {
-            const QJsonObject message = obj.value(QLatin1String("message")).toObject();
-            setModel(message.value(QLatin1String("model")));
-            if (accounts && message.value(QLatin1String("usage")).isObject())
-                mergeAnthropicUsage(&usage, message.value(QLatin1String("usage")).toObject());
-        } else if (type == "message_delta") {
-            if (accounts && obj.value(QLatin1String("usage")).isObject())
-                mergeAnthropicUsage(&usage, obj.value(QLatin1String("usage")).toObject());
-            const QByteArray reason = text(
-                obj.value(QLatin1String("delta")).toObject().value(QLatin1String("stop_reason")));
+        } else if (type.stringEquals("message_start")) {
+            const ObjectView message = obj.value("message").toObject();
+            setModel(message.value("model"));
+            if (accounts && message.value("usage").isObject())
+                mergeAnthropicUsage(&usage, message.value("usage").toObject());
+        } else if (type.stringEquals("message_delta")) {
+            if (accounts && obj.value("usage").isObject())
+                mergeAnthropicUsage(&usage, obj.value("usage").toObject());
+            const QByteArray reason = text(obj.value("delta").toObject().value("stop_reason"));
             if (!reason.isEmpty()) stopReason = reason;
-        } else if (type == "message_stop") {
+        } else if (type.stringEquals("message_stop")) {
             terminal = true;
         }
     }
 
-    void handleGemini(const QJsonObject &obj) {
-        setModel(obj.value(QLatin1String("modelVersion")));
-        const QJsonValue metadata = obj.value(QLatin1String("usageMetadata"));
+    void handleGemini(const ObjectView &obj) {
+        setModel(obj.value("modelVersion"));
+        const ValueView metadata = obj.value("usageMetadata");
         // Each streamed chunk repeats the running totals; the last one is final.
         if (metadata.isObject() && accountsUsage(kind)) usage = geminiUsage(metadata.toObject());
-        const QJsonArray candidates = obj.value(QLatin1String("candidates")).toArray();
-        for (const QJsonValue &candidate : candidates) {
-            const QByteArray reason =
-                text(candidate.toObject().value(QLatin1String("finishReason")));
+        json_scan::ArrayIterator it = obj.value("candidates").elements();
+        for (ValueView candidate = it.next(); candidate.isPresent(); candidate = it.next()) {
+            const QByteArray reason = text(candidate.toObject().value("finishReason"));
             if (!reason.isEmpty()) {
                 stopReason = reason;
                 terminal = true;
                 break;
             }
         }
-        const QByteArray blocked = text(obj.value(QLatin1String("promptFeedback"))
-                                            .toObject()
-                                            .value(QLatin1String("blockReason")));
+        const QByteArray blocked =
+            text(obj.value("promptFeedback").toObject().value("blockReason"));
         if (!blocked.isEmpty()) {
             stopReason = blocked;
             terminal = true;
         }
     }
 };
+
+// Reads one document: an object, or (Gemini without alt=sse) an array of objects. Returns
+// handle()'s answer for an object; *parsed says whether the text was a document at all.
+bool handleDocument(UsageAccumulatorImpl &impl, QByteArrayView text, bool *isObject, bool *parsed) {
+    ObjectView top(text);
+    const json_scan::Validation validation =
+        json_scan::validate(text, [&top](const json_scan::MemberSpan &m) { top.append(m); });
+    *parsed = validation.ok() || laxParserAccepts(text);
+    *isObject = false;
+    if (!*parsed) return false;
+    const qsizetype open = json_scan::skipWhitespace(text, 0);
+    if (text[open] == '{') {
+        *isObject = true;
+        // Text only the lax parser took is indexed by a rescan (the callback saw part of it).
+        return impl.handle(validation.ok() ? top : ObjectView(text, open));
+    }
+    json_scan::ArrayIterator it(text, open);
+    for (ValueView element = it.next(); element.isPresent(); element = it.next()) {
+        if (element.isObject()) impl.handle(element.toObject());
+    }
+    return false;
+}
 
 }  // namespace
 
@@ -311,19 +336,11 @@ UsageAccumulator::UsageAccumulator(WireFormat format, EndpointKind kind)
 void UsageAccumulator::addJsonBody(QByteArrayView body) {
     UsageAccumulatorImpl impl{m_format,    m_kind,         m_usage,      m_model,
                               m_errorType, m_errorMessage, m_stopReason, m_terminal};
-    QJsonParseError error;
-    const QJsonDocument doc = QJsonDocument::fromJson(body.toByteArray(), &error);
-    if (error.error == QJsonParseError::NoError) {
-        if (doc.isObject()) {
-            impl.handle(doc.object());
-            m_terminal = true;  // a whole body: the exchange completed
-        } else if (doc.isArray()) {
-            // Gemini streamGenerateContent without alt=sse: one array of responses.
-            for (const QJsonValue &element : doc.array()) {
-                if (element.isObject()) impl.handle(element.toObject());
-            }
-            m_terminal = true;
-        }
+    bool isObject = false;
+    bool parsed = false;
+    handleDocument(impl, body, &isObject, &parsed);
+    if (parsed) {
+        m_terminal = true;  // a whole body (or a whole JSON-array stream): the exchange completed
         return;
     }
     // A JSON-array stream cut off mid-way still has complete elements worth counting.
@@ -336,10 +353,11 @@ void UsageAccumulator::addJsonBody(QByteArrayView body) {
         if (pos >= body.size() || body[pos] != '{') break;
         const qsizetype end = json_scan::valueEnd(body, pos);
         if (end < 0) break;
-        const QJsonDocument element =
-            QJsonDocument::fromJson(body.sliced(pos, end - pos).toByteArray());
-        if (!element.isObject()) break;
-        impl.handle(element.object());
+        const QByteArrayView element = body.sliced(pos, end - pos);
+        bool elementIsObject = false;
+        bool elementParsed = false;
+        handleDocument(impl, element, &elementIsObject, &elementParsed);
+        if (!elementParsed || !elementIsObject) break;
         pos = end;
     }
 }
@@ -352,11 +370,11 @@ bool UsageAccumulator::addSseEvent(const SseEvent &event) {
     }
     if (isContentOnlyEvent(m_format, event.event)) return false;
     if (!startsLikeJsonObject(event.data)) return false;
-    const QJsonDocument doc = QJsonDocument::fromJson(event.data);
-    if (!doc.isObject()) return false;
     UsageAccumulatorImpl impl{m_format,    m_kind,         m_usage,      m_model,
                               m_errorType, m_errorMessage, m_stopReason, m_terminal};
-    return impl.handle(doc.object());
+    bool isObject = false;
+    bool parsed = false;
+    return handleDocument(impl, event.data, &isObject, &parsed);
 }
 
 QByteArray stripNullUsage(const SseEvent &event) {
@@ -389,25 +407,31 @@ QByteArray stripNullUsage(const SseEvent &event) {
 
     const QByteArrayView json(d + valueBegin, valueEnd - valueBegin);
     const qsizetype open = json_scan::skipWhitespace(json, 0);
-    QList<json_scan::Member> members;
-    if (open >= json.size() || !json_scan::objectMembers(json, open, &members)) return raw;
-    for (qsizetype i = 0; i < members.size(); ++i) {
-        const json_scan::Member &m = members[i];
-        if (m.key != "usage" || json.sliced(m.valueBegin, m.valueEnd - m.valueBegin) != "null")
-            continue;
-        // Take the comma on the side that keeps the object well formed.
-        qsizetype cutBegin = m.keyBegin;
-        qsizetype cutEnd = m.valueEnd;
-        if (i > 0) {
-            cutBegin = members[i - 1].valueEnd;
-        } else if (i + 1 < members.size()) {
-            cutEnd = members[i + 1].keyBegin;
+    // One walk without copies; only a complete object is edited.
+    json_scan::MemberIterator it(json, open);
+    json_scan::MemberSpan member;
+    qsizetype previousEnd = -1;  // value end of the member before the current one
+    qsizetype cutBegin = -1;
+    qsizetype cutEnd = -1;
+    bool cutNeedsNextKey = false;
+    while (it.next(&member)) {
+        if (cutNeedsNextKey) {
+            cutEnd = member.keyBegin;
+            cutNeedsNextKey = false;
         }
-        QByteArray stripped = raw;
-        stripped.remove(valueBegin + cutBegin, cutEnd - cutBegin);
-        return stripped;
+        if (cutBegin < 0 && json_scan::keyEquals(member.rawKey, "usage") &&
+            json.sliced(member.valueBegin, member.valueEnd - member.valueBegin) == "null") {
+            // Take the comma on the side that keeps the object well formed.
+            cutBegin = previousEnd >= 0 ? previousEnd : member.keyBegin;
+            cutEnd = member.valueEnd;
+            cutNeedsNextKey = previousEnd < 0;
+        }
+        previousEnd = member.valueEnd;
     }
-    return raw;
+    if (!it.complete() || cutBegin < 0) return raw;
+    QByteArray stripped = raw;
+    stripped.remove(valueBegin + cutBegin, cutEnd - cutBegin);
+    return stripped;
 }
 
 }  // namespace airlock

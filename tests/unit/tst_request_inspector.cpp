@@ -78,6 +78,38 @@ private slots:
             << QByteArray("/v1/chat/completions")
             << QByteArray("{\"model\":\"gpt-4o\",\"max_tokens\":\"many\",\"stream\":false}")
             << QByteArray("gpt-4o") << false << qint64(-1) << false;
+        // QJsonObject keeps the last of duplicate keys; the scanner must agree.
+        QTest::newRow("duplicate keys: last wins")
+            << QByteArray("/v1/chat/completions")
+            << QByteArray(
+                   "{\"model\":\"a\",\"stream\":true,\"model\":\"b\",\"stream\":false,"
+                   "\"max_tokens\":1,\"max_tokens\":2}")
+            << QByteArray("b") << false << qint64(2) << false;
+        QTest::newRow("escaped key and value decoded")
+            << QByteArray("/v1/chat/completions")
+            << QByteArray(
+                   "{\"mod\\u0065l\":\"gpt-\\u00e9\\ud83d\\ude00\",\"max_tokens\":1e3,"
+                   "\"str\\u0065am\":true}")
+            << QByteArray("gpt-\xC3\xA9\xF0\x9F\x98\x80") << true << qint64(1000) << false;
+        QTest::newRow("negative zero and fractions as QJsonValue reads them")
+            << QByteArray("/v1/messages")
+            << QByteArray("{\"model\":\"claude\",\"max_tokens\":-0,\"max_completion_tokens\":-1}")
+            << QByteArray("claude") << false << qint64(0) << false;
+        QTest::newRow("fractional limit truncated")
+            << QByteArray("/v1/messages") << QByteArray("{\"model\":\"c\",\"max_tokens\":12.9}")
+            << QByteArray("c") << false << qint64(12) << false;
+        QTest::newRow("stream must be the literal true")
+            << QByteArray("/v1/chat/completions")
+            << QByteArray(
+                   "{\"model\":\"m\",\"stream\":\"true\",\"stream_options\":{"
+                   "\"include_usage\":1}}")
+            << QByteArray("m") << false << qint64(-1) << false;
+        QByteArray wide = "{";
+        for (int i = 0; i < 50; ++i) wide += "\"k" + QByteArray::number(i) + "\":[{}],";
+        wide += "\"model\":\"last\",\"max_tokens\":9}";
+        QTest::newRow("more members than the index holds")
+            << QByteArray("/v1/chat/completions") << wide << QByteArray("last") << false
+            << qint64(9) << false;
     }
     void readsModelStreamAndTokenLimit() {
         QFETCH(QByteArray, target);
@@ -115,6 +147,41 @@ private slots:
         const RequestInfo array = inspectRequest(endpointFor("/v1/messages"), "[1,2]");
         QVERIFY(!array.validJson);
         QVERIFY(!array.jsonError.isEmpty());
+    }
+
+    // Strict RFC 8259: what QJsonDocument lets through but an upstream may read differently is
+    // refused, with the byte offset of the problem.
+    void refusesInvalidJsonWithItsOffset_data() {
+        QTest::addColumn<QByteArray>("body");
+        QTest::addColumn<QByteArray>("error");
+        QTest::newRow("raw control char") << QByteArray("{\"model\":\"a\tb\"}")
+                                          << QByteArray("control character in string at offset 11");
+        QTest::newRow("unknown escape") << QByteArray("{\"model\":\"a\\qb\"}")
+                                        << QByteArray("invalid escape sequence at offset 11");
+        QTest::newRow("bare fraction")
+            << QByteArray("{\"max_tokens\":.5}") << QByteArray("illegal value at offset 14");
+        QTest::newRow("trailing dot")
+            << QByteArray("{\"max_tokens\":1.}") << QByteArray("illegal number at offset 16");
+        QTest::newRow("leading zero")
+            << QByteArray("{\"max_tokens\":012}") << QByteArray("illegal number at offset 15");
+        QTest::newRow("overflowing number") << QByteArray("{\"max_tokens\":1e400}")
+                                            << QByteArray("number out of range at offset 14");
+        QTest::newRow("trailing comma") << QByteArray("{\"model\":\"a\",}")
+                                        << QByteArray("expected a member name at offset 13");
+        QTest::newRow("garbage after the object")
+            << QByteArray("{\"model\":\"a\"} x")
+            << QByteArray("garbage at the end of the document at offset 14");
+        QTest::newRow("invalid utf-8") << QByteArray("{\"model\":\"\xC0\xAF\"}")
+                                       << QByteArray("invalid UTF-8 in string at offset 10");
+        QTest::newRow("cut off") << QByteArray("{\"model\":\"claude\",\"max_tokens\":")
+                                 << QByteArray("unexpected end of document at offset 31");
+    }
+    void refusesInvalidJsonWithItsOffset() {
+        QFETCH(QByteArray, body);
+        QFETCH(QByteArray, error);
+        const RequestInfo info = inspectRequest(endpointFor("/v1/messages"), body);
+        QVERIFY(!info.validJson);
+        QVERIFY2(info.jsonError.endsWith(error), info.jsonError.constData());
     }
 
     void handlesMultiMegabyteBodies() {

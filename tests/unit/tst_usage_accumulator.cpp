@@ -336,6 +336,53 @@ private slots:
         QVERIFY(!acc.sawTerminalEvent());
     }
 
+    // The scanner reads what QJsonDocument would have read: duplicates (last wins), escaped keys,
+    // and the laxer spellings QJsonDocument accepts from an upstream.
+    void readsBodiesAsQJsonDocumentWould() {
+        UsageAccumulator acc(WireFormat::OpenAI, EndpointKind::ChatCompletions);
+        acc.addJsonBody(
+            "{\"model\":\"first\",\"us\\u0061ge\":{\"prompt_tokens\":1},\"model\":\"gpt-\\u00e9\","
+            "\"choices\":[{\"message\":{\"content\":\"a\tb \\q\"},\"finish_reason\":\"stop\"}],"
+            "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3.0,\"prompt_tokens\":7}}");
+        QVERIFY(acc.usage().reported);
+        QCOMPARE(acc.usage().inputTokens, 7);
+        QCOMPARE(acc.usage().outputTokens, 3);
+        QCOMPARE(acc.responseModel(), QByteArray("gpt-\xC3\xA9"));
+        QCOMPARE(acc.stopReason(), QByteArray("stop"));
+        QVERIFY(acc.sawTerminalEvent());
+    }
+
+    void ignoresBodiesNoJsonParserAccepts() {
+        UsageAccumulator acc(WireFormat::OpenAI, EndpointKind::ChatCompletions);
+        acc.addJsonBody("{\"model\":\"m\",\"usage\":{\"prompt_tokens\":5}} trailing");
+        acc.addJsonBody("{\"model\":\"m\",\"usage\":{\"prompt_tokens\":5},}");
+        acc.addJsonBody("{\"model\":\"m\",\"usage\":{\"prompt_tokens\":5}");
+        SseFramer framer;
+        for (const SseEvent &e : framer.feed("data: {\"model\":\"m\",\"usage\":{\"prompt_tokens\":"
+                                             "5}}}\n\n"))
+            QVERIFY(!acc.addSseEvent(e));
+        QVERIFY(!acc.usage().reported);
+        QVERIFY(acc.responseModel().isEmpty());
+        QVERIFY(!acc.sawTerminalEvent());
+    }
+
+    void keepsTheStreamedModelWithoutReallocating() {
+        UsageAccumulator acc(WireFormat::OpenAI, EndpointKind::ChatCompletions);
+        SseFramer framer;
+        const auto events = framer.feed(
+            "data: {\"model\":\"gpt-4o\",\"choices\":[{\"delta\":{}}]}\n\n"
+            "data: {\"model\":\"gpt-4o\",\"choices\":[{\"delta\":{}}]}\n\n"
+            "data: {\"model\":\"\",\"choices\":[]}\n\n");
+        QCOMPARE(events.size(), 3);
+        acc.addSseEvent(events[0]);
+        const QByteArray first = acc.responseModel();
+        acc.addSseEvent(events[1]);
+        QCOMPARE(acc.responseModel(), QByteArray("gpt-4o"));
+        QVERIFY(acc.responseModel().isSharedWith(first));  // same bytes: no new copy
+        acc.addSseEvent(events[2]);
+        QCOMPARE(acc.responseModel(), QByteArray("gpt-4o"));  // an empty model changes nothing
+    }
+
     // --- stripNullUsage -------------------------------------------------------------------
     void stripNullUsageRemovesOnlyTheTopLevelMember_data() {
         QTest::addColumn<QByteArray>("raw");
