@@ -2,7 +2,9 @@
 // a local event loop with a deadline and stay safe when a job outlives that deadline.
 #include "platform/secret_store.h"
 
+#include <QAbstractEventDispatcher>
 #include <QEventLoop>
+#include <QFileInfo>
 #include <QTimer>
 
 #include <algorithm>
@@ -100,11 +102,69 @@ SecretStore::Result waitFor(
     return timedOut;
 }
 
+// The Secret Service and KWallet are reached over the D-Bus session bus. Without one (a headless
+// service, CI) no backend can answer, and merely asking loads libsecret, GIO and GObject into the
+// process for good (~2.4 MB RSS measured in airlockd); so answer "no backend" without a job.
+bool sessionBusMayAnswer() {
+#if defined(Q_OS_LINUX) || defined(Q_OS_FREEBSD)
+    if (!qEnvironmentVariableIsEmpty("DBUS_SESSION_BUS_ADDRESS")) return true;
+    const QString runtimeDir = qEnvironmentVariable("XDG_RUNTIME_DIR");
+    if (!runtimeDir.isEmpty() && QFileInfo::exists(runtimeDir + QStringLiteral("/bus")))
+        return true;
+    // With an X display, D-Bus can autolaunch a session bus.
+    return !qEnvironmentVariableIsEmpty("DISPLAY");
+#else
+    return true;
+#endif
+}
+
+// Why no job started on this thread could finish; empty when one may. Outside KDE, QtKeychain
+// picks libsecret, whose answers arrive as GLib callbacks that only Qt's GLib event dispatcher
+// runs: under Qt's own dispatcher (airlockd sets QT_NO_GLIB) a job would never finish, yet would
+// have loaded the libraries.
+QString unanswerableReason() {
+    if (!sessionBusMayAnswer())
+        return QStringLiteral(
+            "no keychain is available (no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is unset "
+            "and there is no $XDG_RUNTIME_DIR/bus)");
+#if defined(Q_OS_LINUX) || defined(Q_OS_FREEBSD)
+    const bool kde = qEnvironmentVariable("XDG_CURRENT_DESKTOP")
+                         .contains(QLatin1String("KDE"), Qt::CaseInsensitive) ||
+                     !qEnvironmentVariableIsEmpty("KDE_SESSION_VERSION");
+    const QAbstractEventDispatcher *dispatcher = QAbstractEventDispatcher::instance();
+    if (!kde && dispatcher && !dispatcher->inherits("QEventDispatcherGlib"))
+        return QStringLiteral(
+            "the Secret Service backend needs Qt's GLib event loop, and this thread runs Qt's "
+            "own (QT_NO_GLIB)");
+#endif
+    return {};
+}
+
+// Fails a job that cannot finish without starting it; the callback still runs later on the
+// calling thread's event loop, as for a real job.
+bool failFast(const char *operation, const QString &key,
+              std::function<void(SecretStore::Result)> &done) {
+    const QString reason = unanswerableReason();
+    if (reason.isEmpty()) return false;
+    SecretStore::Result result;
+    result.error = QStringLiteral("Could not %1 '%2' in the keychain: %3")
+                       .arg(QLatin1String(operation), key, reason);
+    QTimer::singleShot(0, [done = std::move(done), result = std::move(result)]() mutable {
+        if (done) done(std::move(result));
+    });
+    return true;
+}
+
 }  // namespace
 
 SecretStore::SecretStore(QString service) : m_service(std::move(service)) {}
 
+bool SecretStore::backendReachable() {
+    return sessionBusMayAnswer();
+}
+
 void SecretStore::read(const QString &key, std::function<void(Result)> done) const {
+    if (failFast("read", key, done)) return;
     // The job owns itself: setAutoDelete(true) deletes it after finished() has been emitted.
     auto *job = new QKeychain::ReadPasswordJob(m_service);
     job->setAutoDelete(true);
@@ -123,6 +183,7 @@ void SecretStore::read(const QString &key, std::function<void(Result)> done) con
 
 void SecretStore::write(const QString &key, const QByteArray &secret,
                         std::function<void(Result)> done) const {
+    if (failFast("write", key, done)) return;
     auto *job = new QKeychain::WritePasswordJob(m_service);
     job->setAutoDelete(true);
     job->setKey(key);
@@ -136,6 +197,7 @@ void SecretStore::write(const QString &key, const QByteArray &secret,
 }
 
 void SecretStore::remove(const QString &key, std::function<void(Result)> done) const {
+    if (failFast("remove", key, done)) return;
     auto *job = new QKeychain::DeletePasswordJob(m_service);
     job->setAutoDelete(true);
     job->setKey(key);

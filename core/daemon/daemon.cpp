@@ -4,6 +4,8 @@
 #include "core/http/upstream_pool.h"
 #include "core/policy/governance.h"
 #include "core/policy/policy_config.h"
+#include "core/policy/policy_enforcer.h"
+#include "core/policy/policy_signature.h"
 #include "core/proxy/attribution_service.h"
 #include "core/proxy/interception_pause.h"
 #include "core/proxy/provider_keys.h"
@@ -38,6 +40,26 @@ bool buildConfig(const DaemonOptions &options, Config *config, QString *error)
         return false;
     return true;
 }
+
+namespace {
+
+// Whether a profile or an app override of the (already verified) bundle has a "cache" key.
+bool bundleTurnsCacheOn(const QByteArray &envelope) {
+    SignedEnvelope signedEnvelope;
+    PolicyBundle bundle;
+    QString error;
+    if (!parseEnvelope(envelope, &signedEnvelope, &error) ||
+        !parsePolicyBundle(signedEnvelope.payload, &bundle, &error))
+        return false;
+    for (const Profile &p : std::as_const(bundle.profiles))
+        if (!p.cache.isEmpty()) return true;
+    for (const auto &apps : std::as_const(bundle.appProfiles))
+        for (const Profile &p : apps)
+            if (!p.cache.isEmpty()) return true;
+    return false;
+}
+
+}  // namespace
 
 struct Daemon::Impl {
     ProxyContext ctx;
@@ -105,13 +127,22 @@ bool Daemon::start(const DaemonOptions &options, QString *error)
     }
     ctx.policy = d->governance ? d->governance->engine() : nullptr;
     if (ctx.policy) {
-        // Only a policy profile can turn caching on; a cache that cannot open is a warning.
+        // Only a policy profile can turn caching on, and most never do: the cache's thread and
+        // database start once a bundle with a "cache" key is in force (or on first use); one
+        // that cannot open then is a warning.
         d->responseCache = std::make_unique<ResponseCache>();
-        QString cacheError;
-        if (d->responseCache->open(ctx.responseCachePath(), &cacheError))
-            ctx.responseCache = d->responseCache.get();
-        else
-            qWarning("airlockd: response cache disabled: %s", qPrintable(cacheError));
+        d->responseCache->openOnFirstUse(ctx.responseCachePath());
+        ctx.responseCache = d->responseCache.get();
+        PolicyEnforcer *enforcer = d->governance->enforcer();
+        ResponseCache *cache = d->responseCache.get();
+        const auto startCacheIfUsed = [enforcer, cache] {
+            if (enforcer->hasBundle() && bundleTurnsCacheOn(enforcer->envelope())) cache->start();
+        };
+        startCacheIfUsed();  // the cached bundle, enforced already
+        connect(ctx.events, &EventBus::notice, this,
+                [startCacheIfUsed](const QByteArray &type, const QJsonObject &) {
+                    if (type == "policy") startCacheIfUsed();
+                });
     }
     d->pause = std::make_unique<InterceptionPause>(ctx.policy, ctx.events);
     ctx.pause = d->pause.get();

@@ -7,8 +7,7 @@
 namespace airlock {
 
 AttributionService::AttributionService(std::unique_ptr<ProcessResolver> resolver, QObject *parent)
-    : QObject(parent), m_resolver(std::move(resolver))
-{
+    : QObject(parent), m_resolver(std::move(resolver)) {
     m_thread.setObjectName(QStringLiteral("attribution"));
     m_worker = new QObject;
     m_worker->moveToThread(&m_thread);
@@ -16,14 +15,12 @@ AttributionService::AttributionService(std::unique_ptr<ProcessResolver> resolver
     m_thread.start(QThread::LowPriority);
 }
 
-AttributionService::~AttributionService()
-{
+AttributionService::~AttributionService() {
     m_thread.quit();
     m_thread.wait();
 }
 
-void AttributionService::attribute(ClientConnection *connection)
-{
+void AttributionService::attribute(ClientConnection *connection) {
     QPointer<ClientConnection> target(connection);
     const QHostAddress clientAddr = connection->peerAddress();
     const quint16 clientPort = connection->peerPort();
@@ -33,7 +30,8 @@ void AttributionService::attribute(ClientConnection *connection)
     QMetaObject::invokeMethod(m_worker, [=, this] {
         ClientIdentity id;
         if (resolver) {
-            if (auto info = resolver->resolveTcpClient(clientAddr, clientPort, serverAddr, serverPort)) {
+            if (auto info =
+                    resolver->resolveTcpClient(clientAddr, clientPort, serverAddr, serverPort)) {
                 id.pid = info->pid;
                 id.exePath = info->exePath;
                 if (!info->app.isEmpty()) id.app = info->app;
@@ -48,8 +46,7 @@ void AttributionService::attribute(ClientConnection *connection)
     });
 }
 
-QString AttributionService::appFromUserAgent(const QByteArray &userAgent)
-{
+QString AttributionService::appFromUserAgent(const QByteArray &userAgent) {
     QByteArray token = userAgent.trimmed();
     const qsizetype cut = token.indexOf(' ');
     if (cut > 0) token.truncate(cut);

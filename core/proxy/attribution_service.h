@@ -15,7 +15,8 @@ class ProcessResolver;
 class AttributionService : public QObject {
     Q_OBJECT
 public:
-    explicit AttributionService(std::unique_ptr<ProcessResolver> resolver, QObject *parent = nullptr);
+    explicit AttributionService(std::unique_ptr<ProcessResolver> resolver,
+                                QObject *parent = nullptr);
     ~AttributionService() override;
 
     // Starts the lookup; connection->setIdentity() runs on the connection's thread when done.

@@ -2,8 +2,7 @@
 
 namespace airlock {
 
-void ResponseSink::sendComplete(int status, const HttpHeaders &headers, const QByteArray &body)
-{
+void ResponseSink::sendComplete(int status, const HttpHeaders &headers, const QByteArray &body) {
     HttpResponseHead head;
     head.status = status;
     head.reason = reasonPhrase(status);

@@ -8,8 +8,7 @@ namespace airlock {
 
 ProviderKeys::ProviderKeys(QObject *parent) : QObject(parent) {}
 
-void ProviderKeys::reload(const QList<ProviderConfig> &providers)
-{
+void ProviderKeys::reload(const QList<ProviderConfig> &providers) {
     const int generation = ++m_generation;
     QHash<QString, QByteArray> keys;
     QHash<QString, QString> sources;
@@ -27,7 +26,8 @@ void ProviderKeys::reload(const QList<ProviderConfig> &providers)
         }
         ++*pending;
         const QString name = p.name;
-        SecretStore().read(SecretStore::providerKey(name), [self, generation, name, pending](SecretStore::Result r) {
+        SecretStore().read(SecretStore::providerKey(name), [self, generation, name,
+                                                            pending](SecretStore::Result r) {
             if (!self || generation != self->m_generation) return;
             if (r.ok && !r.secret.isEmpty()) {
                 self->m_keys.insert(name, r.secret);

@@ -1,5 +1,6 @@
 // Provider API keys for providers in "inject" auth mode, held in memory only. Loaded from the
-// OS keychain (entry "provider/<name>") or, for headless use, from the configured environment variable.
+// OS keychain (entry "provider/<name>") or, for headless use, from the configured environment
+// variable.
 #pragma once
 
 #include "core/config/config.h"

@@ -23,7 +23,7 @@ struct ProxyContext {
     Config config;
     PriceTable prices;
     QString dataDir;
-    QByteArray apiToken;      // local admin API bearer token (also in dataDir/api-token, 0600)
+    QByteArray apiToken;  // local admin API bearer token (also in dataDir/api-token, 0600)
     qint64 startedMs = 0;
     UpstreamPool *pool = nullptr;
     LedgerWriter *ledger = nullptr;

@@ -282,15 +282,15 @@ qint64 ResponseCacheStore::entryCount() {
 }
 
 ResponseCache::ResponseCache(QObject *parent)
-    : QObject(parent), m_store(std::make_shared<ResponseCacheStore>()) {
+    : QObject(parent),
+      m_idleWorker(std::make_unique<QObject>()),
+      m_store(std::make_shared<ResponseCacheStore>()) {
     m_thread.setObjectName(QStringLiteral("response-cache"));
-    m_worker = new QObject;
-    m_worker->moveToThread(&m_thread);
-    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
-    m_thread.start();  // lookups sit on the request path: not a low-priority thread
+    m_worker = m_idleWorker.get();
 }
 
 ResponseCache::~ResponseCache() {
+    if (!m_started) return;  // m_idleWorker still owns the worker
     // Stores already posted are written before the thread ends (a restart finds them).
     QMetaObject::invokeMethod(
         m_worker, [] {}, Qt::BlockingQueuedConnection);
@@ -298,7 +298,29 @@ ResponseCache::~ResponseCache() {
     m_thread.wait();
 }
 
+void ResponseCache::ensureStarted() {
+    if (m_started) return;
+    m_started = true;
+    m_worker->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    (void)m_idleWorker.release();  // from here deleteLater on the thread's end frees it
+    m_thread.start();              // lookups sit on the request path: not a low-priority thread
+    if (m_deferredPath.isEmpty()) return;
+    // Queued ahead of the call that started the thread, so that call finds the database open.
+    QMetaObject::invokeMethod(m_worker, [store = m_store, path = m_deferredPath] {
+        QString error;
+        if (!store->open(path, &error))
+            qWarning("airlockd: response cache disabled: %s", qPrintable(error));
+    });
+}
+
+void ResponseCache::openOnFirstUse(const QString &path) {
+    m_deferredPath = path;
+}
+
 bool ResponseCache::open(const QString &path, QString *error) {
+    m_deferredPath.clear();  // opened here, not twice
+    ensureStarted();
     bool ok = false;
     QString err;
     std::shared_ptr<ResponseCacheStore> store = m_store;
@@ -310,6 +332,7 @@ bool ResponseCache::open(const QString &path, QString *error) {
 
 void ResponseCache::lookup(const QByteArray &key, QObject *context,
                            std::function<void(std::optional<CachedResponse>)> done) {
+    ensureStarted();
     QPointer<QObject> target(context);
     std::shared_ptr<ResponseCacheStore> store = m_store;
     QMetaObject::invokeMethod(m_worker, [store, key, target, done = std::move(done)]() mutable {
@@ -326,6 +349,7 @@ void ResponseCache::lookup(const QByteArray &key, QObject *context,
 
 void ResponseCache::store(const QByteArray &key, const QString &bucket, CachedResponse response,
                           int ttlSeconds, qint64 maxBytes) {
+    ensureStarted();
     std::shared_ptr<ResponseCacheStore> store = m_store;
     QMetaObject::invokeMethod(
         m_worker, [store, key, bucket, response = std::move(response), ttlSeconds, maxBytes] {
@@ -339,6 +363,7 @@ void ResponseCache::store(const QByteArray &key, const QString &bucket, CachedRe
 }
 
 void ResponseCache::whenIdle(QObject *context, std::function<void()> done) {
+    ensureStarted();
     QPointer<QObject> target(context);
     QMetaObject::invokeMethod(m_worker, [target, done = std::move(done)]() mutable {
         if (!target) return;

@@ -23,6 +23,14 @@ free_port() { node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>
 wait_http() { for _ in $(seq 600); do curl -s -o /dev/null "$1" && return 0; sleep 0.01; done; echo "no answer from $1" >&2; return 1; }
 rss_mb() { awk '/VmRSS/{printf "%.1f", $2/1024}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+# Context switches a process's threads made by blocking, per thread: "tid count" lines. A thread
+# that blocks again after running once has been woken once, so the growth over an idle window
+# counts wake-ups (timers, polls) no matter which thread has them.
+vcsw() { for t in /proc/"$1"/task/*; do echo "${t##*/} $(awk '/^voluntary_ctxt_switches/{print $2}' "$t/status" 2>/dev/null)"; done; }
+# Wake-ups per second between two vcsw snapshots (files); threads born in between count from zero.
+wakeups_per_s() {
+  awk -v s="$3" 'NR==FNR{b[$1]=$2; next} $2!=""{w+=$2-($1 in b ? b[$1] : 0)} END{printf "%.1f", w/s}' "$1" "$2"
+}
 jget() { node -e "const o=JSON.parse(process.argv[1]);const v=Object.values(o)[0];console.log(v['$2'])" "$1"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
 fmt() { awk -v a="$1" 'BEGIN{printf (a>=100?"%.0f":"%.1f"), a}'; }
@@ -126,6 +134,15 @@ start_airlock "$nginx_port"; start_peer
 sleep 1
 airlock_rss_idle=$(rss_mb "$airlock_pid"); peer_rss_idle=$(rss_mb "$peer_pid")
 
+# --- 0. idle wake-ups: no traffic for a while; nothing should fire more than once a second
+IDLE_S="${BENCH_IDLE_SECONDS:-10}"
+echo "== idle wake-ups over ${IDLE_S}s" >&2
+vcsw "$airlock_pid" > "$work/a0.vcsw"; vcsw "$peer_pid" > "$work/p0.vcsw"
+sleep "$IDLE_S"
+vcsw "$airlock_pid" > "$work/a1.vcsw"; vcsw "$peer_pid" > "$work/p1.vcsw"
+WAKE_A=$(wakeups_per_s "$work/a0.vcsw" "$work/a1.vcsw" "$IDLE_S")
+WAKE_P=$(wakeups_per_s "$work/p0.vcsw" "$work/p1.vcsw" "$IDLE_S")
+
 # --- 1. sequential small requests (nginx upstream), rounds alternate so noise hits every path
 echo "== sequential small requests: $ROUNDS rounds x $N" >&2
 declare -a d50 d99 a50 a99 p50 p99
@@ -219,6 +236,7 @@ airlockd profile: ${profile}. Peer: @portkey-ai/gateway $(node -e 'console.log(r
 | --- | ---: | ---: | ---: |
 | CPU per request at 64 connections (µs) | $CPU_A | $CPU_P | $(ratio "$CPU_A" "$CPU_P") |
 | RSS idle (MB) | $airlock_rss_idle | $peer_rss_idle | $(ratio "$airlock_rss_idle" "$peer_rss_idle") |
+| idle wake-ups per second (all threads, ${IDLE_S} s without traffic) | $WAKE_A | $WAKE_P | $(ratio "$WAKE_A" "$WAKE_P") |
 | RSS after the throughput run (MB) | $airlock_rss_load | | |
 | RSS with open streams (MB) | $A_RSS_STREAMS (${A_STARTED} streams) | $P_RSS_STREAMS (${P_STARTED} streams) | $(ratio "$A_RSS_STREAMS" "$P_RSS_STREAMS") |
 | start-up to first answer (ms) | $airlock_startup_ms | $peer_startup_ms | $(ratio "$airlock_startup_ms" "$peer_startup_ms") |
