@@ -1,6 +1,11 @@
 #include "core/proxy/client_connection.h"
 
+#include "platform/memory_tuning.h"
+
+#include <QCoreApplication>
+#include <QPointer>
 #include <QSslSocket>
+#include <QTimer>
 
 #include <chrono>
 
@@ -8,6 +13,23 @@ namespace airlock {
 
 namespace {
 constexpr qint64 kReadChunkBytes = 256 * 1024;
+
+// The allocator keeps freed large buffers for the next large body (see memory_tuning.h); once
+// large bodies stop for this long, the free memory goes back to the OS. One single-shot timer,
+// re-armed by each large body: nothing runs while the proxy is idle.
+constexpr qint64 kLargeBodyBytes = 256 * 1024;
+constexpr int kReleaseMemoryAfterMs = 2000;
+
+void releaseMemoryAfterLargeBodies() {
+    static QPointer<QTimer> timer;
+    if (!timer) {
+        timer = new QTimer(QCoreApplication::instance());
+        timer->setSingleShot(true);
+        timer->setInterval(kReleaseMemoryAfterMs);
+        QObject::connect(timer, &QTimer::timeout, [] { memory::releaseFreeMemory(); });
+    }
+    timer->start();
+}
 
 HttpParseLimits parseLimitsFrom(const Limits &l) {
     HttpParseLimits p;
@@ -142,6 +164,8 @@ void ClientConnection::onMessageComplete() {
         failRequest(500, QStringLiteral("no handler for this request"));
         return;
     }
+    if (m_body.size() >= kLargeBodyBytes && QCoreApplication::instance())
+        releaseMemoryAfterLargeBodies();
     m_handler->start(m_head, std::exchange(m_body, {}));
 }
 
