@@ -8,7 +8,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build="${1:-${AIRLOCK_BUILD_DIR:-$root/build}}"
-N="${BENCH_REQUESTS:-2000}"; ROUNDS="${BENCH_ROUNDS:-3}"; STREAMS="${BENCH_STREAMS:-1000}"
+N="${BENCH_REQUESTS:-2000}"; ROUNDS="${BENCH_ROUNDS:-5}"; STREAMS="${BENCH_STREAMS:-1000}"
 WRK_SECONDS="${BENCH_WRK_SECONDS:-5}"
 up="$build/tests/bench/bench_upstream"; client="$build/tests/bench/bench_client"; daemon="$build/app/airlockd/airlockd"
 for f in "$up" "$client" "$daemon"; do [ -x "$f" ] || { echo "missing $f: build first" >&2; exit 2; }; done
@@ -60,7 +60,7 @@ http {
 }
 NGINX
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
-pids+=("$!")
+nginx_pid=$!; pids+=("$nginx_pid")
 wait_http "http://127.0.0.1:$nginx_port/"
 
 start_fake() {  # name, flags -> sets fake_port
@@ -70,6 +70,34 @@ start_fake() {  # name, flags -> sets fake_port
 }
 start_fake paced --chunks 20 --chunk-delay-ms 10; paced_port=$fake_port
 start_fake long --chunks 1000000 --chunk-delay-ms 1000; long_port=$fake_port
+
+# --- the floor of any proxy on this machine: a second nginx (its own process) doing nothing but
+# proxy_pass with keep-alive upstreams. What airlockd adds beyond it is airlockd's own work; the
+# rest is the extra hop (two more loopback writes and wake-ups per request).
+hop_port=$(free_port); hop_stream_port=$(free_port)
+mkdir -p "$work/hop/logs"
+cat > "$work/hop/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/hop/nginx.pid;
+error_log $work/hop/logs/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_max_body_size 16m;
+  client_body_buffer_size 2m;
+  keepalive_requests 1000000;
+  upstream static_up { server 127.0.0.1:$nginx_port; keepalive 64; }
+  upstream paced_up { server 127.0.0.1:$paced_port; keepalive 64; }
+  server { listen 127.0.0.1:$hop_port;
+    location / { proxy_pass http://static_up; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+  server { listen 127.0.0.1:$hop_stream_port;
+    location / { proxy_pass http://paced_up; proxy_http_version 1.1; proxy_set_header Connection "";
+                 proxy_buffering off; } }
+}
+NGINX
+nginx -p "$work/hop" -c "$work/hop/nginx.conf" -g 'daemon off;' &
+hop_pid=$!; pids+=("$hop_pid")
+wait_http "http://127.0.0.1:$hop_port/"
 
 # --- the realistic profile: a signed policy bundle (served by the same nginx) with every
 # guardrail detector on, model rules and budgets; attribution and the ledger are always on.
@@ -145,26 +173,49 @@ WAKE_P=$(wakeups_per_s "$work/p0.vcsw" "$work/p1.vcsw" "$IDLE_S")
 
 # --- 1. sequential small requests (nginx upstream), rounds alternate so noise hits every path
 echo "== sequential small requests: $ROUNDS rounds x $N" >&2
-declare -a d50 d99 a50 a99 p50 p99
+declare -a d50 d99 a50 a99 p50 p99 h50 h99
 for _ in $(seq "$ROUNDS"); do
   r=$("$client" seq "127.0.0.1:$nginx_port" "$N"); d50+=("$(jget "$r" p50_us)"); d99+=("$(jget "$r" p99_us)")
   r=$("$client" seq "127.0.0.1:$airlock_port" "$N"); a50+=("$(jget "$r" p50_us)"); a99+=("$(jget "$r" p99_us)")
+  r=$("$client" seq "127.0.0.1:$hop_port" "$N"); h50+=("$(jget "$r" p50_us)"); h99+=("$(jget "$r" p99_us)")
   peer_args "$nginx_port"
   r=$("$client" seq "127.0.0.1:$peer_port" "$N" "${peer_hdr[@]}"); p50+=("$(jget "$r" p50_us)"); p99+=("$(jget "$r" p99_us)")
 done
 D50=$(median "${d50[@]}"); D99=$(median "${d99[@]}"); A50=$(median "${a50[@]}"); A99=$(median "${a99[@]}")
-P50=$(median "${p50[@]}"); P99=$(median "${p99[@]}")
+P50=$(median "${p50[@]}"); P99=$(median "${p99[@]}"); H50=$(median "${h50[@]}"); H99=$(median "${h99[@]}")
+
+# --- 1b. the same with every process on CPU 0. On this VM a wake-up that crosses CPUs costs
+# ~15 µs, and where the scheduler puts the proxy (next to the client or not) moves the unpinned
+# figures by tens of µs from run to run; on one CPU each proxy's own work shows.
+cpus="0-$(($(nproc) - 1))"
+tree_pids() { echo "$1"; pgrep -P "$1" || true; }
+all_pids=$(for p in "$nginx_pid" "$hop_pid" "$airlock_pid" "$peer_pid"; do tree_pids "$p"; done)
+echo "== sequential small requests, every process on CPU 0: $ROUNDS rounds x $N" >&2
+for p in $all_pids; do taskset -a -p -c 0 "$p" >/dev/null 2>&1 || true; done
+declare -a x_d x_a x_p x_h
+for _ in $(seq "$ROUNDS"); do
+  r=$(taskset -c 0 "$client" seq "127.0.0.1:$nginx_port" "$N"); x_d+=("$(jget "$r" p50_us)")
+  r=$(taskset -c 0 "$client" seq "127.0.0.1:$airlock_port" "$N"); x_a+=("$(jget "$r" p50_us)")
+  r=$(taskset -c 0 "$client" seq "127.0.0.1:$hop_port" "$N"); x_h+=("$(jget "$r" p50_us)")
+  peer_args "$nginx_port"
+  r=$(taskset -c 0 "$client" seq "127.0.0.1:$peer_port" "$N" "${peer_hdr[@]}"); x_p+=("$(jget "$r" p50_us)")
+done
+for p in $all_pids; do taskset -a -p -c "$cpus" "$p" >/dev/null 2>&1 || true; done
+XD=$(median "${x_d[@]}"); XA=$(median "${x_a[@]}"); XP=$(median "${x_p[@]}"); XH=$(median "${x_h[@]}")
 
 # --- 2. 1 MB request body
 echo "== 1 MB request bodies" >&2
-declare -a b_d b_a b_p
+declare -a b_d b_a b_p b_h
 for _ in $(seq "$ROUNDS"); do
   r=$("$client" seq "127.0.0.1:$nginx_port" 100 --body-bytes 1048576); b_d+=("$(jget "$r" p50_us)")
   r=$("$client" seq "127.0.0.1:$airlock_port" 100 --body-bytes 1048576); b_a+=("$(jget "$r" p50_us)")
+  r=$("$client" seq "127.0.0.1:$hop_port" 100 --body-bytes 1048576); b_h+=("$(jget "$r" p50_us)")
   peer_args "$nginx_port"
   r=$("$client" seq "127.0.0.1:$peer_port" 100 --body-bytes 1048576 "${peer_hdr[@]}"); b_p+=("$(jget "$r" p50_us)")
 done
-BD=$(median "${b_d[@]}"); BA=$(median "${b_a[@]}"); BP=$(median "${b_p[@]}")
+BD=$(median "${b_d[@]}"); BA=$(median "${b_a[@]}"); BP=$(median "${b_p[@]}"); BH=$(median "${b_h[@]}")
+# Large bodies leave freed heap for the next one; airlockd hands it back 2 s after the last.
+airlock_rss_big=$(rss_mb "$airlock_pid"); sleep 3; airlock_rss_big_later=$(rss_mb "$airlock_pid")
 
 # --- 3. throughput with 64 connections (wrk), and CPU per request of each proxy
 echo "== throughput, 64 connections, ${WRK_SECONDS}s each" >&2
@@ -188,14 +239,15 @@ airlock_rss_load=$(rss_mb "$airlock_pid")
 # --- 4. streaming with paced chunks: time to first byte and the gap between chunks
 echo "== streaming, paced upstream" >&2
 stop_pid "$airlock_pid"; start_airlock "$paced_port"
-declare -a s_d s_a s_p g_d g_a g_p
+declare -a s_d s_a s_p s_h g_d g_a g_p
 for _ in $(seq "$ROUNDS"); do
   r=$("$client" ttfb "127.0.0.1:$paced_port" 100); s_d+=("$(jget "$r" p50_us)"); g_d+=("$(jget "$r" chunk_gap_mean_us)")
   r=$("$client" ttfb "127.0.0.1:$airlock_port" 100); s_a+=("$(jget "$r" p50_us)"); g_a+=("$(jget "$r" chunk_gap_mean_us)")
+  r=$("$client" ttfb "127.0.0.1:$hop_stream_port" 100); s_h+=("$(jget "$r" p50_us)")
   peer_args "$paced_port"
   r=$("$client" ttfb "127.0.0.1:$peer_port" 100 "${peer_hdr[@]}"); s_p+=("$(jget "$r" p50_us)"); g_p+=("$(jget "$r" chunk_gap_mean_us)")
 done
-SD=$(median "${s_d[@]}"); SA=$(median "${s_a[@]}"); SP=$(median "${s_p[@]}")
+SD=$(median "${s_d[@]}"); SA=$(median "${s_a[@]}"); SP=$(median "${s_p[@]}"); SH=$(median "${s_h[@]}")
 GD=$(median "${g_d[@]}"); GA=$(median "${g_a[@]}"); GP=$(median "${g_p[@]}")
 
 # --- 5. open streams held at once: RSS
@@ -221,22 +273,24 @@ hold "$peer_pid" "$peer_port" "${peer_hdr[@]}"; P_RSS_STREAMS=$held_rss; P_START
 cat <<OUT
 ### Benchmark $(date -u +%Y-%m-%d) — $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), Debian $(cut -d. -f1 /etc/debian_version)
 
-airlockd profile: ${profile}. Peer: @portkey-ai/gateway $(node -e 'console.log(require(process.argv[1]).version)' "$peer_dir/node_modules/@portkey-ai/gateway/package.json"). Medians of ${ROUNDS} alternating rounds; "ratio" is through ÷ direct.
+airlockd profile: ${profile}. Peer: @portkey-ai/gateway $(node -e 'console.log(require(process.argv[1]).version)' "$peer_dir/node_modules/@portkey-ai/gateway/package.json"). Medians of ${ROUNDS} alternating rounds; "ratio" is through ÷ direct. "nginx hop" is a second nginx doing only proxy_pass (keep-alive upstream): the cost of any extra hop on this machine.
 
-| workload | direct | airlockd | added | ratio | Portkey | added | ratio |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-| small request p50 (µs), ${N} sequential | $(fmt "$D50") | $(fmt "$A50") | $(minus "$A50" "$D50") | $(ratio "$A50" "$D50") | $(fmt "$P50") | $(minus "$P50" "$D50") | $(ratio "$P50" "$D50") |
-| small request p99 (µs) | $(fmt "$D99") | $(fmt "$A99") | $(minus "$A99" "$D99") | $(ratio "$A99" "$D99") | $(fmt "$P99") | $(minus "$P99" "$D99") | $(ratio "$P99" "$D99") |
-| 1 MB request body p50 (µs) | $(fmt "$BD") | $(fmt "$BA") | $(minus "$BA" "$BD") | $(ratio "$BA" "$BD") | $(fmt "$BP") | $(minus "$BP" "$BD") | $(ratio "$BP" "$BD") |
-| stream time to first byte p50 (µs) | $(fmt "$SD") | $(fmt "$SA") | $(minus "$SA" "$SD") | $(ratio "$SA" "$SD") | $(fmt "$SP") | $(minus "$SP" "$SD") | $(ratio "$SP" "$SD") |
-| stream gap between chunks, mean (µs) | $(fmt "$GD") | $(fmt "$GA") | $(minus "$GA" "$GD") | $(ratio "$GA" "$GD") | $(fmt "$GP") | $(minus "$GP" "$GD") | $(ratio "$GP" "$GD") |
-| throughput, 64 connections (req/s) | $(fmt "$TD") | $(fmt "$TA") | | $(ratio "$TA" "$TD") | $(fmt "$TP") | | $(ratio "$TP" "$TD") |
+| workload | direct | airlockd | added | ratio | Portkey | added | ratio | nginx hop | added |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| small request p50 (µs), ${N} sequential | $(fmt "$D50") | $(fmt "$A50") | $(minus "$A50" "$D50") | $(ratio "$A50" "$D50") | $(fmt "$P50") | $(minus "$P50" "$D50") | $(ratio "$P50" "$D50") | $(fmt "$H50") | $(minus "$H50" "$D50") |
+| small request p50, all on CPU 0 (µs) | $(fmt "$XD") | $(fmt "$XA") | $(minus "$XA" "$XD") | $(ratio "$XA" "$XD") | $(fmt "$XP") | $(minus "$XP" "$XD") | $(ratio "$XP" "$XD") | $(fmt "$XH") | $(minus "$XH" "$XD") |
+| small request p99 (µs) | $(fmt "$D99") | $(fmt "$A99") | $(minus "$A99" "$D99") | $(ratio "$A99" "$D99") | $(fmt "$P99") | $(minus "$P99" "$D99") | $(ratio "$P99" "$D99") | $(fmt "$H99") | $(minus "$H99" "$D99") |
+| 1 MB request body p50 (µs) | $(fmt "$BD") | $(fmt "$BA") | $(minus "$BA" "$BD") | $(ratio "$BA" "$BD") | $(fmt "$BP") | $(minus "$BP" "$BD") | $(ratio "$BP" "$BD") | $(fmt "$BH") | $(minus "$BH" "$BD") |
+| stream time to first byte p50 (µs) | $(fmt "$SD") | $(fmt "$SA") | $(minus "$SA" "$SD") | $(ratio "$SA" "$SD") | $(fmt "$SP") | $(minus "$SP" "$SD") | $(ratio "$SP" "$SD") | $(fmt "$SH") | $(minus "$SH" "$SD") |
+| stream gap between chunks, mean (µs) | $(fmt "$GD") | $(fmt "$GA") | $(minus "$GA" "$GD") | $(ratio "$GA" "$GD") | $(fmt "$GP") | $(minus "$GP" "$GD") | $(ratio "$GP" "$GD") | | |
+| throughput, 64 connections (req/s) | $(fmt "$TD") | $(fmt "$TA") | | $(ratio "$TA" "$TD") | $(fmt "$TP") | | $(ratio "$TP" "$TD") | | |
 
 | proxy | airlockd | Portkey | airlockd ÷ Portkey |
 | --- | ---: | ---: | ---: |
 | CPU per request at 64 connections (µs) | $CPU_A | $CPU_P | $(ratio "$CPU_A" "$CPU_P") |
 | RSS idle (MB) | $airlock_rss_idle | $peer_rss_idle | $(ratio "$airlock_rss_idle" "$peer_rss_idle") |
 | idle wake-ups per second (all threads, ${IDLE_S} s without traffic) | $WAKE_A | $WAKE_P | $(ratio "$WAKE_A" "$WAKE_P") |
+| RSS right after / 3 s after the 1 MB bodies (MB) | $airlock_rss_big / $airlock_rss_big_later | | |
 | RSS after the throughput run (MB) | $airlock_rss_load | | |
 | RSS with open streams (MB) | $A_RSS_STREAMS (${A_STARTED} streams) | $P_RSS_STREAMS (${P_STARTED} streams) | $(ratio "$A_RSS_STREAMS" "$P_RSS_STREAMS") |
 | start-up to first answer (ms) | $airlock_startup_ms | $peer_startup_ms | $(ratio "$airlock_startup_ms" "$peer_startup_ms") |
