@@ -240,24 +240,23 @@ void ClientConnection::writeBody(QByteArrayView data, Flush flush) {
 }
 
 void ClientConnection::sendLastBody(QByteArrayView data) {
-    if (!m_responseActive || m_bodyEnded) return;
+    if (!m_responseActive) return;
     writeBody(data, Flush::Later);
-    if (m_chunked)
-        writeRaw("0\r\n\r\n");
-    else if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState)
-        m_socket->flush();
-    m_bodyEnded = true;
+    endBody();
 }
 
 void ClientConnection::finishResponse() {
     if (!m_responseActive) return;
-    if (!m_bodyEnded) {
-        if (m_chunked)
-            writeRaw("0\r\n\r\n");
-        else if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState)
-            m_socket->flush();  // a head without a body
-    }
+    endBody();
     responseDone();
+}
+
+void ClientConnection::endBody() {
+    if (m_bodyEnded) return;
+    m_bodyEnded = true;
+    // The chunked terminator, or nothing: either way what is buffered (a head without a body,
+    // the last bytes) leaves now.
+    writeRaw(m_chunked ? QByteArrayView("0\r\n\r\n") : QByteArrayView());
 }
 
 void ClientConnection::abortResponse() {
@@ -304,7 +303,7 @@ qint64 ClientConnection::pendingWriteBytes() const {
 
 void ClientConnection::writeRaw(QByteArrayView data, Flush flush) {
     if (!m_socket) return;
-    m_socket->write(data.data(), data.size());
+    if (!data.isEmpty()) m_socket->write(data.data(), data.size());
     if (flush == Flush::Now && m_socket->state() == QAbstractSocket::ConnectedState)
         m_socket->flush();
 }

@@ -96,6 +96,7 @@ private:
     enum class Flush { Now, Later };
     void writeRaw(QByteArrayView data, Flush flush = Flush::Now);
     void writeBody(QByteArrayView data, Flush flush);
+    void endBody();  // the chunked terminator (if any) and a flush, once per response
     void closeSoon();
     void onTlsError(QAbstractSocket::SocketError error);
 

@@ -694,21 +694,39 @@ void ProxyExchange::sendUpstreamHead(const HttpResponseHead &upstream, qint64 le
     m_conn->sendHead(std::move(head), length);
 }
 
-void ProxyExchange::sendToClient(QByteArrayView data) {
+void ProxyExchange::sendToClient(QByteArrayView data, bool last) {
+    if (!data.isEmpty()) {
+        if (m_firstByteNs == 0) m_firstByteNs = ClientConnection::nowNs();
+        m_record.bytesOut += data.size();
+    }
+    if (last) {
+        m_conn->sendLastBody(data);  // with the end of the body: one write
+        return;
+    }
     if (data.isEmpty()) return;
-    if (m_firstByteNs == 0) m_firstByteNs = ClientConnection::nowNs();
-    m_record.bytesOut += data.size();
     m_conn->sendBody(data);
     if (m_upstream && m_conn->pendingWriteBytes() > m_ctx->config.limits.clientWriteHighWaterBytes)
         m_upstream->setReadingPaused(true);
 }
 
-void ProxyExchange::sendLastToClient(QByteArrayView data) {
-    if (!data.isEmpty()) {
-        if (m_firstByteNs == 0) m_firstByteNs = ClientConnection::nowNs();
-        m_record.bytesOut += data.size();
+void ProxyExchange::relayEvents(const QList<SseEvent> &events, bool last) {
+    QByteArray out;
+    if (!m_translator && m_injectedUsage) {
+        // Which events are usage we asked for (to be hidden) is known only once they are read.
+        for (const SseEvent &ev : events) {
+            if (!m_usage->addSseEvent(ev)) out += stripNullUsage(ev);
+        }
+        sendToClient(out, last);
+        return;
     }
-    m_conn->sendLastBody(data);
+    if (m_translator) {
+        for (const SseEvent &ev : events) m_translator->feed(ev, &out);
+        if (last) m_translator->finish(&out);
+    } else {
+        for (const SseEvent &ev : events) out += ev.raw;  // the client's own view
+    }
+    sendToClient(out, last);  // the client first, accounting after
+    for (const SseEvent &ev : events) m_usage->addSseEvent(ev);
 }
 
 void ProxyExchange::upstreamBody(QByteArrayView data) {
@@ -719,15 +737,7 @@ void ProxyExchange::upstreamBody(QByteArrayView data) {
             m_captureOverflow = true;
         return;
     }
-    if (m_translator) {
-        QByteArray out;
-        const QList<SseEvent> events = m_framer.feed(data);
-        for (const SseEvent &ev : events) m_translator->feed(ev, &out);
-        sendToClient(out);  // the client first, accounting after
-        for (const SseEvent &ev : events) m_usage->addSseEvent(ev);
-        return;
-    }
-    if (!m_sse) {
+    if (!m_sse && !m_translator) {
         if (!m_captureOverflow) {
             if (m_capture.size() + data.size() <= m_ctx->config.limits.maxResponseCaptureBytes)
                 m_capture.append(data.data(), data.size());
@@ -739,21 +749,7 @@ void ProxyExchange::upstreamBody(QByteArrayView data) {
         sendToClient(data);
         return;
     }
-    const QList<SseEvent> events = m_framer.feed(data);
-    if (events.isEmpty()) return;
-    QByteArray out;
-    if (!m_injectedUsage) {
-        // The client's own view: forward first, account after.
-        for (const SseEvent &ev : events) out += ev.raw;
-        sendToClient(out);
-        for (const SseEvent &ev : events) m_usage->addSseEvent(ev);
-        return;
-    }
-    // Which events are usage we asked for (to be hidden) is known only once they are read.
-    for (const SseEvent &ev : events) {
-        if (!m_usage->addSseEvent(ev)) out += stripNullUsage(ev);
-    }
-    sendToClient(out);
+    relayEvents(m_framer.feed(data), false);
 }
 
 void ProxyExchange::clientDrained() {
@@ -793,24 +789,8 @@ void ProxyExchange::upstreamComplete() {
         m_conn->finishResponse();
         return;
     }
-    if (m_translator) {
-        QByteArray out;
-        for (const SseEvent &ev : m_framer.finish()) {
-            m_usage->addSseEvent(ev);
-            m_translator->feed(ev, &out);
-        }
-        m_translator->finish(&out);
-        sendLastToClient(out);
-    } else if (m_sse) {
-        QByteArray out;
-        for (const SseEvent &ev : m_framer.finish()) {
-            const bool usageOnly = m_usage->addSseEvent(ev);
-            if (!m_injectedUsage)
-                out += ev.raw;
-            else if (!usageOnly)
-                out += stripNullUsage(ev);
-        }
-        sendLastToClient(out);  // with the end of the body: one write
+    if (m_sse || m_translator) {
+        relayEvents(m_framer.finish(), true);
     } else if (!m_capture.isEmpty()) {
         m_usage->addJsonBody(m_capture);
         if (!m_captureOverflow) storeInCache(m_cacheHead, m_capture);

@@ -62,8 +62,11 @@ private:
     QByteArray buildUpstreamRequest(QString *error);
     void reject(ErrorKind kind, const QString &message, const QString &outcome,
                 const QByteArray &code = {}, int retryAfterSeconds = -1);
-    void sendToClient(QByteArrayView data);
-    void sendLastToClient(QByteArrayView data);
+    // `last`: the body ends with these bytes (they leave with its end in one write).
+    void sendToClient(QByteArrayView data, bool last = false);
+    // Framed SSE events to the client, translated or as the client's own view (usage we asked
+    // for hidden), and into the usage accounting.
+    void relayEvents(const QList<SseEvent> &events, bool last);
     void finishRecord(const QString &outcome, const QString &error = {});
     HttpHeaders airlockHeaders() const;
 
