@@ -155,8 +155,7 @@ BudgetBook::Decision BudgetBook::reserve(const QByteArray &requestId, const Prof
     }
     if (d.allowed && !profile.budgets.isEmpty()) {
         Reservation r{requestId, Entry{today, app, model, Spend{estimatedUsd, estimatedTokens}}};
-        const auto same = std::find_if(m_reserved.begin(), m_reserved.end(),
-                                       [&](const auto &x) { return x.requestId == requestId; });
+        const auto same = reservationLocked(requestId);
         if (same != m_reserved.end())
             *same = std::move(r);  // a request decided again holds one reservation
         else
@@ -168,8 +167,7 @@ BudgetBook::Decision BudgetBook::reserve(const QByteArray &requestId, const Prof
 void BudgetBook::settle(const QByteArray &requestId, qint64 tsMs, const QString &app,
                         const QString &model, double usd, qint64 tokens) {
     std::lock_guard lock(m_mutex);
-    const auto it = std::find_if(m_reserved.begin(), m_reserved.end(),
-                                 [&](const Reservation &r) { return r.requestId == requestId; });
+    const auto it = reservationLocked(requestId);
     if (it != m_reserved.end()) {
         if (it != m_reserved.end() - 1) *it = std::move(m_reserved.back());
         m_reserved.pop_back();
@@ -182,6 +180,12 @@ void BudgetBook::addHistory(const QDate &day, const QString &app, const QString 
                             qint64 tokens) {
     std::lock_guard lock(m_mutex);
     addSpentLocked(day, app, model, usd, tokens);
+}
+
+std::vector<BudgetBook::Reservation>::iterator BudgetBook::reservationLocked(
+    const QByteArray &requestId) {
+    return std::find_if(m_reserved.begin(), m_reserved.end(),
+                        [&](const Reservation &r) { return r.requestId == requestId; });
 }
 
 void BudgetBook::addSpentLocked(const QDate &day, const QString &app, const QString &model,

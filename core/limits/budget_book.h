@@ -77,6 +77,7 @@ private:
     };
     void addSpentLocked(const QDate &day, const QString &app, const QString &model, double usd,
                         qint64 tokens);
+    std::vector<Reservation>::iterator reservationLocked(const QByteArray &requestId);
     Spend spentLocked(const BudgetRule &rule, const QString &app, const QDate &today) const;
     void pruneLocked(const QDate &today);
     QDate todayLocked() const;

@@ -298,7 +298,7 @@ ResponseCache::~ResponseCache() {
     m_thread.wait();
 }
 
-void ResponseCache::ensureStarted() {
+void ResponseCache::start() {
     if (m_started) return;
     m_started = true;
     m_worker->moveToThread(&m_thread);
@@ -320,7 +320,7 @@ void ResponseCache::openOnFirstUse(const QString &path) {
 
 bool ResponseCache::open(const QString &path, QString *error) {
     m_deferredPath.clear();  // opened here, not twice
-    ensureStarted();
+    start();
     bool ok = false;
     QString err;
     std::shared_ptr<ResponseCacheStore> store = m_store;
@@ -332,7 +332,7 @@ bool ResponseCache::open(const QString &path, QString *error) {
 
 void ResponseCache::lookup(const QByteArray &key, QObject *context,
                            std::function<void(std::optional<CachedResponse>)> done) {
-    ensureStarted();
+    start();
     QPointer<QObject> target(context);
     std::shared_ptr<ResponseCacheStore> store = m_store;
     QMetaObject::invokeMethod(m_worker, [store, key, target, done = std::move(done)]() mutable {
@@ -349,7 +349,7 @@ void ResponseCache::lookup(const QByteArray &key, QObject *context,
 
 void ResponseCache::store(const QByteArray &key, const QString &bucket, CachedResponse response,
                           int ttlSeconds, qint64 maxBytes) {
-    ensureStarted();
+    start();
     std::shared_ptr<ResponseCacheStore> store = m_store;
     QMetaObject::invokeMethod(
         m_worker, [store, key, bucket, response = std::move(response), ttlSeconds, maxBytes] {
@@ -363,7 +363,7 @@ void ResponseCache::store(const QByteArray &key, const QString &bucket, CachedRe
 }
 
 void ResponseCache::whenIdle(QObject *context, std::function<void()> done) {
-    ensureStarted();
+    start();
     QPointer<QObject> target(context);
     QMetaObject::invokeMethod(m_worker, [target, done = std::move(done)]() mutable {
         if (!target) return;

@@ -75,9 +75,10 @@ public:
     // daemon whose profiles never cache keeps neither (~0.35 MB RSS measured). A database that
     // cannot open then is logged once and every lookup misses.
     void openOnFirstUse(const QString &path);
-    // Starts the worker and the deferred open now, without waiting, so that the first lookups
-    // do not find the database still opening. Idempotent.
-    void start() { ensureStarted(); }
+    // Starts the worker thread and the deferred open now, without waiting, so that the first
+    // lookups do not find the database still opening. Idempotent; every call below starts it
+    // too. All calls come from one thread.
+    void start();
 
     // `done` runs on `context`'s thread, queued, unless `context` is gone. The caller applies
     // its own timeout: the worker may answer late.
@@ -90,9 +91,6 @@ public:
     void whenIdle(QObject *context, std::function<void()> done);
 
 private:
-    // Starts the worker thread (and the deferred open) once; all calls come from one thread.
-    void ensureStarted();
-
     QThread m_thread;
     std::unique_ptr<QObject> m_idleWorker;  // owns the worker until the thread starts
     QObject *m_worker = nullptr;            // lives on m_thread once started
