@@ -41,12 +41,9 @@ bool keychainNeeded(int argc, char **argv) {
         QFileInfo::exists(airlock::LocalCa::keychainMarkerPath(dataDir)))
         return true;
     QString error;
-    // The policy server's device token, unless an environment variable supplies it.
     airlock::PolicyConfig policy;
-    if (airlock::loadPolicyConfig(options.configPath, &policy, &error) && policy.configured &&
-        policy.url.isValid() && !policy.url.isEmpty() &&
-        (policy.tokenEnv.isEmpty() ||
-         qEnvironmentVariableIsEmpty(policy.tokenEnv.toUtf8().constData())))
+    if (airlock::loadPolicyConfig(options.configPath, &policy, &error) &&
+        airlock::deviceTokenFromKeychain(policy))
         return true;
     airlock::Config config;
     if (!airlock::buildConfig(options, &config, &error)) return false;  // reported later

@@ -5,7 +5,6 @@
 #include "core/policy/governance.h"
 #include "core/policy/policy_config.h"
 #include "core/policy/policy_enforcer.h"
-#include "core/policy/policy_signature.h"
 #include "core/proxy/attribution_service.h"
 #include "core/proxy/interception_pause.h"
 #include "core/proxy/provider_keys.h"
@@ -40,26 +39,6 @@ bool buildConfig(const DaemonOptions &options, Config *config, QString *error)
         return false;
     return true;
 }
-
-namespace {
-
-// Whether a profile or an app override of the (already verified) bundle has a "cache" key.
-bool bundleTurnsCacheOn(const QByteArray &envelope) {
-    SignedEnvelope signedEnvelope;
-    PolicyBundle bundle;
-    QString error;
-    if (!parseEnvelope(envelope, &signedEnvelope, &error) ||
-        !parsePolicyBundle(signedEnvelope.payload, &bundle, &error))
-        return false;
-    for (const Profile &p : std::as_const(bundle.profiles))
-        if (!p.cache.isEmpty()) return true;
-    for (const auto &apps : std::as_const(bundle.appProfiles))
-        for (const Profile &p : apps)
-            if (!p.cache.isEmpty()) return true;
-    return false;
-}
-
-}  // namespace
 
 struct Daemon::Impl {
     ProxyContext ctx;
@@ -136,7 +115,7 @@ bool Daemon::start(const DaemonOptions &options, QString *error)
         PolicyEnforcer *enforcer = d->governance->enforcer();
         ResponseCache *cache = d->responseCache.get();
         const auto startCacheIfUsed = [enforcer, cache] {
-            if (enforcer->hasBundle() && bundleTurnsCacheOn(enforcer->envelope())) cache->start();
+            if (enforcer->bundleUsesCache()) cache->start();
         };
         startCacheIfUsed();  // the cached bundle, enforced already
         connect(ctx.events, &EventBus::notice, this,

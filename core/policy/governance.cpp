@@ -57,10 +57,7 @@ std::unique_ptr<Governance> Governance::create(const QString &explicitConfigPath
     g->m_enforcer->setSyncer(
         [sync](PolicyEnforcer::SyncDone done) { sync->syncNow(std::move(done)); });
 
-    // The env var wins: under Qt's non-GLib event dispatcher the keychain cannot answer.
-    const bool tokenFromEnv =
-        !config.tokenEnv.isEmpty() && !qgetenv(config.tokenEnv.toUtf8().constData()).isEmpty();
-    if (!tokenFromEnv && config.url.isValid() && !config.url.isEmpty()) {
+    if (deviceTokenFromKeychain(config)) {
         QPointer<PolicySync> s(sync);
         SecretStore().read(QStringLiteral("device-token"), [s](SecretStore::Result r) {
             if (s && r.ok && !r.secret.isEmpty()) s->setDeviceToken(r.secret);

@@ -347,6 +347,14 @@ const Profile *PolicyBundle::profileFor(const QString &profileName, const QStrin
     return it == profiles.cend() ? nullptr : &it.value();
 }
 
+QList<const Profile *> PolicyBundle::allProfiles() const {
+    QList<const Profile *> all;
+    for (const Profile &p : profiles) all.append(&p);
+    for (const auto &apps : appProfiles)
+        for (const Profile &p : apps) all.append(&p);
+    return all;
+}
+
 bool parsePolicyBundle(const QByteArray &json, PolicyBundle *out, QString *error) {
     QJsonParseError pe;
     const QJsonDocument doc = QJsonDocument::fromJson(json, &pe);

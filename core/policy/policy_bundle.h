@@ -81,6 +81,8 @@ struct PolicyBundle {
 
     // The profile for an app: the app override inside `profileName` when there is one.
     const Profile *profileFor(const QString &profileName, const QString &app) const;
+    // Every profile and every app override (pointers into this bundle).
+    QList<const Profile *> allProfiles() const;
 };
 
 // Known detector names (the contract in ARCHITECTURE.md).

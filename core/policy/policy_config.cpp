@@ -155,4 +155,10 @@ bool loadPolicyConfig(const QString &explicitPath, PolicyConfig *out, QString *e
     return true;
 }
 
+bool deviceTokenFromKeychain(const PolicyConfig &config) {
+    const bool fromEnv = !config.tokenEnv.isEmpty() &&
+                         !qEnvironmentVariableIsEmpty(config.tokenEnv.toUtf8().constData());
+    return config.configured && config.url.isValid() && !config.url.isEmpty() && !fromEnv;
+}
+
 }  // namespace airlock

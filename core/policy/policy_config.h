@@ -32,4 +32,8 @@ bool applyPolicyConfigJson(const QJsonObject &config, bool trustKeys, const QStr
 // The user config (explicitPath, else the default user config) then the managed config on top.
 bool loadPolicyConfig(const QString &explicitPath, PolicyConfig *out, QString *error);
 
+// Whether the bundle server's device token is read from the keychain entry `device-token`:
+// a bundle URL is set and the variable named by token_env is unset or empty (the env var wins).
+bool deviceTokenFromKeychain(const PolicyConfig &config);
+
 }  // namespace airlock

@@ -108,11 +108,8 @@ bool PolicyEnforcer::acceptEnvelope(const QByteArray &envelope, const QString &s
                           .arg(bundle->version)
                           .arg(iso(bundle->expiresAt)));
     QHash<const Profile *, std::shared_ptr<ContentScanner>> scanners;
-    for (const Profile &p : std::as_const(bundle->profiles))
-        scanners.insert(&p, std::make_shared<ContentScanner>(p.guardrails));
-    for (const auto &apps : std::as_const(bundle->appProfiles))
-        for (const Profile &p : apps)
-            scanners.insert(&p, std::make_shared<ContentScanner>(p.guardrails));
+    for (const Profile *p : bundle->allProfiles())
+        scanners.insert(p, std::make_shared<ContentScanner>(p->guardrails));
     m_bundle = std::move(bundle);
     m_scanners = std::move(scanners);
     m_envelope = envelope;
@@ -206,6 +203,13 @@ QJsonObject PolicyEnforcer::budgetsJson() const {
         }
     }
     return QJsonObject{{QStringLiteral("budgets"), list}};
+}
+
+bool PolicyEnforcer::bundleUsesCache() const {
+    if (!m_bundle) return false;
+    const QList<const Profile *> all = m_bundle->allProfiles();
+    return std::any_of(all.cbegin(), all.cend(),
+                       [](const Profile *p) { return !p->cache.isEmpty(); });
 }
 
 void PolicyEnforcer::evaluate(PolicyInput &input, std::function<void(PolicyVerdict)> done) {

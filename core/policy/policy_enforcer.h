@@ -34,6 +34,8 @@ public:
     bool hasBundle() const { return m_bundle != nullptr; }
     qint64 version() const { return m_bundle ? m_bundle->version : 0; }
     const QByteArray &envelope() const { return m_envelope; }
+    // Whether a profile or an app override of the bundle held has a "cache" key.
+    bool bundleUsesCache() const;
     void setNow(std::function<QDateTime()> now) { m_now = std::move(now); }  // tests: expiry
     void noteSync(bool ok, const QString &error);
 
