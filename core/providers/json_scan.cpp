@@ -1,7 +1,5 @@
 #include "core/providers/json_scan.h"
 
-#include <QJsonArray>
-#include <QJsonDocument>
 #include <QtEndian>
 
 #include <algorithm>
@@ -114,10 +112,7 @@ qsizetype stringEnd(QByteArrayView text, qsizetype pos) {
 QByteArray decodeKey(QByteArrayView token) {
     const QByteArrayView inner = token.sliced(1, token.size() - 2);
     if (!inner.contains('\\')) return inner.toByteArray();
-    // Escaped keys are rare: let the real parser decode them.
-    const QByteArray wrapped = '[' + token.toByteArray() + ']';
-    const QJsonDocument doc = QJsonDocument::fromJson(wrapped);
-    return doc.array().at(0).toString().toUtf8();
+    return decodeString(token);  // escaped: decoded as QJsonValue::toString() reads it
 }
 
 // --- strict validator ---

@@ -292,6 +292,29 @@ private slots:
         QVERIFY(it.next().isObject());
         QVERIFY(!it.next().isPresent());
     }
+
+    // The list-based walk used for byte edits decodes keys exactly as QJsonDocument does.
+    void objectMembersDecodeEscapedKeysLikeQJsonDocument() {
+        // Plain literals: moc misreads a raw string holding \".
+        const QByteArray text =
+            "{\"mo\\u0064el\":\"a\",\"q\\\"uote\\\\d\":1,\"sl\\/ash\\n\":2,\"\\ud83d\\ude00\":3,"
+            "\"\\u00e9t\\u00e9\":4,\"lone\\ud800\":5,\"plain\":6}";
+        QList<js::Member> members;
+        QVERIFY(js::objectMembers(text, 0, &members));
+        const QJsonObject expected = QJsonDocument::fromJson(text).object();
+        QCOMPARE(members.size(), expected.size());
+        QList<QByteArray> keys;
+        for (const js::Member &m : members) keys.append(m.key);
+        QList<QByteArray> expectedKeys;
+        for (const QString &k : expected.keys()) expectedKeys.append(k.toUtf8());
+        std::sort(keys.begin(), keys.end());
+        std::sort(expectedKeys.begin(), expectedKeys.end());
+        QCOMPARE(keys, expectedKeys);
+        const js::Member *model = js::findMember(members, "model");
+        QVERIFY(model);
+        QCOMPARE(text.mid(model->valueBegin, model->valueEnd - model->valueBegin),
+                 QByteArray("\"a\""));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestJsonScan)
