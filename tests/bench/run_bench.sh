@@ -41,27 +41,35 @@ echo "== setting up (work dir $work)" >&2
 # --- upstreams: nginx with a fixed JSON answer (the proxies' ceiling) and the paced fake provider
 nginx_port=$(free_port)
 json='{"id":"chatcmpl-bench","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}}'
-mkdir -p "$work/nginx/logs"
-cat > "$work/nginx/nginx.conf" <<NGINX
+# A one-worker nginx in $work/NAME, the inside of its http block read from stdin; waits for PORT
+# and sets started_pid.
+start_nginx() {  # name, port
+  local dir="$work/$1"
+  mkdir -p "$dir/logs"
+  { cat <<NGINX
 worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/logs/error.log;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log;
 events { worker_connections 4096; }
 http {
   access_log off;
   client_max_body_size 16m;
   client_body_buffer_size 2m;
   keepalive_requests 1000000;
+NGINX
+    cat; echo "}"; } > "$dir/nginx.conf"
+  nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' &
+  started_pid=$!; pids+=("$started_pid")
+  wait_http "http://127.0.0.1:$2/"
+}
+start_nginx nginx "$nginx_port" <<NGINX
   server {
     listen 127.0.0.1:$nginx_port;
     location = /bundle.json { root $work/nginx/html; }
     location / { default_type application/json; return 200 '$json'; }
   }
-}
 NGINX
-nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
-nginx_pid=$!; pids+=("$nginx_pid")
-wait_http "http://127.0.0.1:$nginx_port/"
+nginx_pid=$started_pid
 
 start_fake() {  # name, flags -> sets fake_port
   "$up" "${@:2}" > "$work/$1.port" & pids+=("$!")
@@ -75,17 +83,7 @@ start_fake long --chunks 1000000 --chunk-delay-ms 1000; long_port=$fake_port
 # proxy_pass with keep-alive upstreams. What airlockd adds beyond it is airlockd's own work; the
 # rest is the extra hop (two more loopback writes and wake-ups per request).
 hop_port=$(free_port); hop_stream_port=$(free_port)
-mkdir -p "$work/hop/logs"
-cat > "$work/hop/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/hop/nginx.pid;
-error_log $work/hop/logs/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_max_body_size 16m;
-  client_body_buffer_size 2m;
-  keepalive_requests 1000000;
+start_nginx hop "$hop_port" <<NGINX
   upstream static_up { server 127.0.0.1:$nginx_port; keepalive 64; }
   upstream paced_up { server 127.0.0.1:$paced_port; keepalive 64; }
   server { listen 127.0.0.1:$hop_port;
@@ -93,11 +91,8 @@ http {
   server { listen 127.0.0.1:$hop_stream_port;
     location / { proxy_pass http://paced_up; proxy_http_version 1.1; proxy_set_header Connection "";
                  proxy_buffering off; } }
-}
 NGINX
-nginx -p "$work/hop" -c "$work/hop/nginx.conf" -g 'daemon off;' &
-hop_pid=$!; pids+=("$hop_pid")
-wait_http "http://127.0.0.1:$hop_port/"
+hop_pid=$started_pid
 
 # --- the realistic profile: a signed policy bundle (served by the same nginx) with every
 # guardrail detector on, model rules and budgets; attribution and the ledger are always on.
